@@ -1,0 +1,166 @@
+"""The GraphPosterior contract and the Method plugin base.
+
+Every method returns a GraphPosterior; evaluation consumes nothing else and has no
+per-method branches. Convention: ``g[i, j] = 1`` means the edge i -> j.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dagbench.io import atomic_write_npz
+from dagbench.plugins import Plugin, discover, lookup
+from simulators.base import Dataset
+
+# (x [m, d], interv_mask [m, d] bool) -> log p(x_row | G_k, theta_k) as [K, m]; the
+# terms of intervened nodes are left out.
+LogDensity = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class GraphPosterior:
+    """A weighted set of DAGs, the one result type of every method.
+
+    Fields:
+        graphs: [K, d, d] int8 DAG samples (K = 1 for point methods).
+        weights: [K] float64, non-negative, summing to 1.
+        edge_probs: [d, d] float64 edge marginals; derived from graphs and weights
+            when not given (a method may give its own, e.g. from a CPDAG).
+        cpdag: [d, d] int8 for methods whose answer is an equivalence class:
+            i -> j is ``cpdag[i, j] = 1, cpdag[j, i] = 0``; an undirected edge i - j is
+            1 in both directions. ``graphs`` then holds a consistent DAG extension.
+        linear_weights: [K, d, d] coefficients (``w[k, i, j]``: x_i in x_j's equation)
+            and ``noise_vars`` [K, d]: a linear-Gaussian model per sample, used for the
+            held-out likelihood.
+        log_density: for any other model, a callable (x [m, d], interv_mask [m, d])
+            -> [K, m] of per-row log densities under each sample's own parameters.
+        may_be_cyclic: True for samplers whose samples may contain cycles (DiBS's
+            graphs 1[U V^T > 0]); evaluation then excludes cyclic samples and reports
+            their fraction. False means a cyclic graph is a bug and the fit fails.
+        info: diagnostics worth keeping (iterations, final losses, ...), JSON-able.
+    """
+
+    graphs: np.ndarray
+    weights: np.ndarray | None = None
+    edge_probs: np.ndarray | None = None
+    cpdag: np.ndarray | None = None
+    linear_weights: np.ndarray | None = None
+    noise_vars: np.ndarray | None = None
+    log_density: LogDensity | None = None
+    may_be_cyclic: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.graphs = np.asarray(self.graphs)
+        if self.graphs.ndim == 2:
+            self.graphs = self.graphs[None]
+        if self.weights is None:
+            self.weights = np.full(len(self.graphs), 1.0 / len(self.graphs))
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+
+    @property
+    def d(self) -> int:
+        return self.graphs.shape[-1]
+
+    def marginals(self) -> np.ndarray:
+        """[d, d] edge probabilities: the given ones, else sum_k w_k G_k."""
+        if self.edge_probs is not None:
+            return np.asarray(self.edge_probs, dtype=np.float64)
+        return np.einsum("k,kij->ij", self.weights, self.graphs.astype(np.float64))
+
+    def problems(self, d: int) -> list[str]:
+        """Every way this posterior breaks the contract for a d-node problem."""
+        from dagbench.graphs import is_dag
+
+        g = self.graphs
+        out = []
+        if g.ndim != 3 or g.shape[1:] != (d, d) or len(g) == 0:
+            return [f"graphs has shape {g.shape}, expected [K, {d}, {d}] with K >= 1"]
+        if not np.issubdtype(g.dtype, np.integer) and g.dtype != bool:
+            out.append(f"graphs has dtype {g.dtype}, expected an integer type")
+        if not np.isin(g, (0, 1)).all():
+            out.append("graphs has entries other than 0 and 1")
+        if self.weights.shape != (len(g),):
+            out.append(f"weights has shape {self.weights.shape}, expected ({len(g)},)")
+        elif not np.isfinite(self.weights).all():
+            out.append("weights has NaN or inf")
+        elif (self.weights < 0).any() or abs(self.weights.sum() - 1) > 1e-6:
+            out.append(f"weights must be non-negative and sum to 1 (sum = {self.weights.sum():.6g})")
+        for key in ("edge_probs", "cpdag", "linear_weights", "noise_vars"):
+            arr = getattr(self, key)
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            want = {"edge_probs": (d, d), "cpdag": (d, d), "linear_weights": (len(g), d, d),
+                    "noise_vars": (len(g), d)}[key]
+            if arr.shape != want:
+                out.append(f"{key} has shape {arr.shape}, expected {list(want)}")
+            elif not np.isfinite(arr).all():
+                out.append(f"{key} has NaN or inf")
+        if self.edge_probs is not None and not out:
+            p = np.asarray(self.edge_probs)
+            if (p < 0).any() or (p > 1).any():
+                out.append("edge_probs has values outside [0, 1]")
+        if self.noise_vars is not None and not out and (np.asarray(self.noise_vars) <= 0).any():
+            out.append("noise_vars has non-positive entries")
+        if not out and not self.may_be_cyclic:
+            cyclic = [k for k in range(len(g)) if not is_dag(g[k])]
+            if cyclic:
+                out.append(f"{len(cyclic)} of {len(g)} returned graphs have a cycle "
+                           f"(first: sample {cyclic[0]}); a method whose samples may be "
+                           "cyclic must say so with may_be_cyclic=True")
+        return out
+
+    def save(self, path: str | Path, *, logp_heldout: np.ndarray | None = None) -> None:
+        """Write the arrays to ``path`` (.npz), atomically. ``logp_heldout`` [K, m] is
+        the model's own held-out log density per sample and row, when it has one."""
+        arrays = {"graphs": self.graphs.astype(np.int8), "weights": self.weights,
+                  "edge_probs": self.marginals()}
+        for key in ("cpdag", "linear_weights", "noise_vars"):
+            if getattr(self, key) is not None:
+                arrays[key] = np.asarray(getattr(self, key))
+        if logp_heldout is not None:
+            arrays["logp_heldout"] = np.asarray(logp_heldout, dtype=np.float64)
+        atomic_write_npz(path, arrays)
+
+    @staticmethod
+    def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+
+
+class Method(Plugin):
+    """Base of method plugins: one file in methods/, one subclass each.
+
+    Subclasses set ``name`` and ``defaults`` (every parameter, typed by its default)
+    and implement ``fit(data, seed=...)``. Import heavy libraries inside ``fit``, so
+    that listing plugins stays fast. ``self.params`` holds the resolved parameters.
+    Methods must not read ``data.g_true`` or the held-out rows (the random-DAG floor
+    reads only the true edge count, by design). ``self.threads`` is the number of
+    CPU threads the harness gives the fit.
+    """
+
+    threads: int = 1
+
+    @classmethod
+    def kind(cls) -> str:
+        return "method"
+
+    def skip(self, data: Dataset) -> str | None:
+        """A reason not to run on ``data`` (e.g. 'needs observational data'), or None."""
+        return None
+
+    def fit(self, data: Dataset, *, seed: int) -> GraphPosterior:
+        raise NotImplementedError
+
+
+def registry() -> dict[str, type[Method]]:
+    """{name: class} of every method plugin in methods/."""
+    return discover("methods", Method)
+
+
+def get(name: str) -> type[Method]:
+    return lookup(registry(), name, "method")

@@ -1,0 +1,187 @@
+"""The Dataset contract and the Simulator plugin base.
+
+Convention everywhere in dagbench: ``g[i, j] = 1`` means the edge i -> j.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dagbench.io import atomic_write_json, atomic_write_npz
+from dagbench.plugins import Plugin, discover, lookup
+
+
+class DataError(ValueError):
+    """A dataset is malformed; the message names the dataset and what is wrong."""
+
+
+@dataclass
+class Dataset:
+    """What a simulator returns and every method receives.
+
+    Fields:
+        x: [n, d] float64 training data.
+        x_heldout: [m, d] float64 held-out rows from the same model.
+        g_true: [d, d] int8 true DAG, ``g_true[i, j] = 1`` means i -> j.
+        interv_mask: [n, d] bool, True where that row's node was intervened on
+            (all False for observational data).
+        interv_mask_heldout: [m, d] bool, the same for the held-out rows.
+        node_names: d names.
+        params_true: true parameters where they exist, e.g. ``weights`` [d, d]
+            (``weights[i, j]`` is the coefficient of x_i in x_j's equation) and
+            ``noise_scale`` [d]; in the scale of ``x`` (after standardisation).
+        meta: simulator name, its parameters, seed, library versions.
+    """
+
+    x: np.ndarray
+    x_heldout: np.ndarray
+    g_true: np.ndarray
+    interv_mask: np.ndarray | None = None
+    interv_mask_heldout: np.ndarray | None = None
+    node_names: list[str] | None = None
+    params_true: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.x = np.asarray(self.x, dtype=np.float64)
+        self.x_heldout = np.asarray(self.x_heldout, dtype=np.float64)
+        self.g_true = np.asarray(self.g_true, dtype=np.int8)
+        if self.interv_mask is None:
+            self.interv_mask = np.zeros(self.x.shape, dtype=bool)
+        if self.interv_mask_heldout is None:
+            self.interv_mask_heldout = np.zeros(self.x_heldout.shape, dtype=bool)
+        self.interv_mask = np.asarray(self.interv_mask, dtype=bool)
+        self.interv_mask_heldout = np.asarray(self.interv_mask_heldout, dtype=bool)
+        if self.node_names is None:
+            self.node_names = [f"X{i}" for i in range(self.x.shape[1])]
+        self.node_names = [str(s) for s in self.node_names]
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def is_interventional(self) -> bool:
+        return bool(self.interv_mask.any())
+
+    def problems(self) -> list[str]:
+        """Every way this dataset breaks the contract (empty when it is valid)."""
+        out = []
+        if self.x.ndim != 2:
+            return [f"x must be 2-D [n, d], got shape {self.x.shape}"]
+        n, d = self.x.shape
+        if self.x_heldout.ndim != 2 or self.x_heldout.shape[1] != d:
+            out.append(f"x_heldout has shape {self.x_heldout.shape}, expected [m, {d}]")
+        if self.g_true.shape != (d, d):
+            out.append(f"g_true has shape {self.g_true.shape} but the data has d = {d} columns")
+        elif not set(np.unique(self.g_true)) <= {0, 1}:
+            out.append("g_true has entries other than 0 and 1")
+        elif np.diag(self.g_true).any():
+            out.append("g_true has self-loops")
+        if self.interv_mask.shape != self.x.shape:
+            out.append(f"interv_mask has shape {self.interv_mask.shape}, expected {self.x.shape}")
+        if self.interv_mask_heldout.shape != self.x_heldout.shape:
+            out.append(f"interv_mask_heldout has shape {self.interv_mask_heldout.shape}, "
+                       f"expected {self.x_heldout.shape}")
+        if len(self.node_names) != d:
+            out.append(f"{len(self.node_names)} node names for d = {d} columns")
+        elif len(set(self.node_names)) != d:
+            out.append("node names are not unique")
+        for key, arr in (("x", self.x), ("x_heldout", self.x_heldout)):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                cols = sorted({self.node_names[j] if j < len(self.node_names) else str(j)
+                               for j in np.nonzero(bad)[1]})
+                out.append(f"{key} has {int(bad.sum())} non-finite values (columns {', '.join(cols[:5])})")
+        if n < 2:
+            out.append(f"x has {n} rows; at least 2 are needed")
+        elif not out:
+            const = [self.node_names[j] for j in range(d) if np.ptp(self.x[:, j]) == 0]
+            if const:
+                out.append(f"constant columns: {', '.join(const)}")
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path`` (.npz, arrays) and ``path`` with suffix .json (metadata), atomically."""
+        path = Path(path)
+        arrays = {"x": self.x, "x_heldout": self.x_heldout, "g_true": self.g_true,
+                  "interv_mask": self.interv_mask, "interv_mask_heldout": self.interv_mask_heldout}
+        arrays.update({f"params_true.{k}": np.asarray(v) for k, v in self.params_true.items()})
+        atomic_write_npz(path, arrays)
+        atomic_write_json(path.with_suffix(".json"), {"node_names": self.node_names, "meta": self.meta})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Dataset":
+        path = Path(path)
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        params_true = {k.split(".", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("params_true.")}
+        return cls(**arrays, params_true=params_true, node_names=sidecar["node_names"], meta=sidecar["meta"])
+
+
+def standardise(ds: Dataset) -> Dataset:
+    """Scale every column to mean 0, variance 1 using the training rows' statistics
+    (observational rows only, when there are any), and apply the same map to the
+    held-out rows and to the true linear parameters, so that variance ordering carries
+    no information about the causal order."""
+    obs = ~ds.interv_mask.any(axis=1)
+    ref = ds.x[obs] if obs.sum() >= 2 else ds.x
+    mean = ref.mean(axis=0)
+    std = ref.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    params = dict(ds.params_true)
+    if "weights" in params:  # x_j = sum_i w_ij x_i + e_j  ->  z_j = sum_i w_ij s_i / s_j z_i + e_j / s_j
+        params["weights"] = params["weights"] * std[:, None] / std[None, :]
+    if "noise_scale" in params:
+        params["noise_scale"] = params["noise_scale"] / std
+    return Dataset(x=(ds.x - mean) / std, x_heldout=(ds.x_heldout - mean) / std, g_true=ds.g_true,
+                   interv_mask=ds.interv_mask, interv_mask_heldout=ds.interv_mask_heldout,
+                   node_names=ds.node_names, params_true=params,
+                   meta={**ds.meta, "standardised": True})
+
+
+class Simulator(Plugin):
+    """Base of simulator plugins: one file in simulators/, one subclass each.
+
+    Subclasses set ``name`` and ``defaults`` and implement ``generate(rng)``, which
+    returns a Dataset in the original scale. ``simulate(seed=...)`` is what the
+    harness calls: it seeds one ``numpy.random.Generator`` (the only source of
+    randomness a simulator may use, so the same parameters and seed give the same
+    dataset bit for bit), standardises when the ``standardise`` parameter is on, and
+    fills in the metadata. Every simulator takes ``n`` (training rows), ``n_heldout``
+    and ``standardise``; declare them in ``defaults``.
+    """
+
+    @classmethod
+    def kind(cls) -> str:
+        return "simulator"
+
+    def generate(self, rng: np.random.Generator) -> Dataset:
+        raise NotImplementedError
+
+    def simulate(self, *, seed: int) -> Dataset:
+        rng = np.random.default_rng(seed)
+        ds = self.generate(rng)
+        if self.params.get("standardise", False):
+            ds = standardise(ds)
+        ds.meta = {**ds.meta, "simulator": self.name, "params": self.params, "seed": seed,
+                   "versions": {"numpy": np.__version__}}
+        return ds
+
+
+def registry() -> dict[str, type[Simulator]]:
+    """{name: class} of every simulator plugin in simulators/."""
+    return discover("simulators", Simulator)
+
+
+def get(name: str) -> type[Simulator]:
+    return lookup(registry(), name, "simulator")
