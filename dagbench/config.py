@@ -1,0 +1,197 @@
+"""Config validation and grid expansion.
+
+``load_plan(config)`` checks the whole config (structure against config/schema.yaml,
+plugin names, parameter names, types and ranges, duplicate ids) and raises one
+ConfigError listing every problem with its key path, before any job runs. Then each
+setting and method entry is expanded: a parameter given as a list becomes a grid axis,
+and each grid point gets a readable id (``linear[d=10]``, ``dibs_bge[steps=500]``, or
+the entry's own ``id`` template such as ``er{edges_per_node}-lin-d{d}``). Ids name
+output files, so they are restricted to a safe pattern.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagbench.plugins import PluginError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,=+\-\[\]]{0,119}$")
+DEFAULT_TIMEOUT_S = 1800.0
+
+
+class ConfigError(ValueError):
+    """The config is wrong; ``problems`` lists every problem with its key path."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One expanded setting: a simulator with all its parameters resolved."""
+    id: str
+    simulator: str
+    params: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One expanded method variant, with its resource limits."""
+    id: str
+    method: str
+    params: dict[str, Any] = field(hash=False)
+    bootstrap: int = 0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    mem_mb: int = 0
+    threads: int = 1
+
+
+@dataclass
+class Plan:
+    """Everything the workflow runs: seeds x settings x methods."""
+    seeds: list[int]
+    settings: dict[str, SettingSpec]
+    methods: dict[str, MethodSpec]
+    results: str = "results"
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML config as data (safe loading: no tags, no code)."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: the top level must be a mapping of keys to values"])
+    return data
+
+
+def schema_problems(config: dict) -> list[str]:
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = _key_path(err.absolute_path) or "config"
+        if err.validator == "additionalProperties":
+            allowed = ", ".join(sorted(err.schema.get("properties", {})))
+            problems.append(f"{where}: {err.message} (allowed keys: {allowed})")
+        else:
+            problems.append(f"{where}: {err.message}")
+    return problems
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def load_plan(config: dict) -> Plan:
+    """Validate ``config`` and expand it; raises ConfigError listing every problem."""
+    problems = schema_problems(config)
+    if problems:  # structure first: the plugin checks below assume it
+        raise ConfigError(problems)
+
+    from methods.base import registry as method_registry
+    from simulators.base import registry as simulator_registry
+
+    try:
+        sims, meths = simulator_registry(), method_registry()
+    except PluginError as exc:
+        raise ConfigError([str(exc)]) from None
+
+    seeds = config["seeds"]
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if len(set(seeds)) != len(seeds):
+        problems.append(f"seeds: duplicate seeds in {seeds}")
+
+    settings: dict[str, SettingSpec] = {}
+    for i, entry in enumerate(config["settings"]):
+        where = f"settings[{i}]"
+        for sid, params in _expand(entry, "simulator", sims, where, problems):
+            if sid in settings:
+                problems.append(f"{where}: duplicate setting id '{sid}' (give the entry an 'id')")
+            settings[sid] = SettingSpec(sid, entry["simulator"], params)
+
+    defaults = {k: config[k] for k in ("timeout_s", "mem_mb", "threads") if k in config}
+    methods: dict[str, MethodSpec] = {}
+    for i, entry in enumerate(config["methods"]):
+        where = f"methods[{i}]"
+        for mid, params in _expand(entry, "method", meths, where, problems):
+            if mid in methods:
+                problems.append(f"{where}: duplicate method id '{mid}' (give the entry an 'id')")
+            limits = {**defaults, **{k: entry[k] for k in ("timeout_s", "mem_mb", "threads") if k in entry}}
+            methods[mid] = MethodSpec(mid, entry["method"], params,
+                                      bootstrap=entry.get("bootstrap", 0), **limits)
+    if problems:
+        raise ConfigError(problems)
+    return Plan(seeds=seeds, settings=settings, methods=methods,
+                results=config.get("results", "results"))
+
+
+def _expand(entry: dict, kind: str, registry: dict, where: str, problems: list[str]):
+    """Yield (id, full params) for every grid point of one config entry."""
+    name = entry[kind]
+    if name not in registry:
+        problems.append(f"{where}.{kind}: unknown {kind} '{name}' (known: {', '.join(sorted(registry))})")
+        return
+    cls = registry[name]
+    given = entry.get("params") or {}
+    axes = {k: v for k, v in given.items()
+            if isinstance(v, list) and not isinstance(cls.defaults.get(k), (list, tuple))}
+    for key, values in axes.items():
+        if not values:
+            problems.append(f"{where}.params.{key}: an empty list gives no grid points")
+            return
+    seen_problems = set()
+    for combo in itertools.product(*axes.values()):
+        params = {**given, **dict(zip(axes, combo))}
+        found = cls.param_problems(params)
+        for p in found:
+            if p not in seen_problems:
+                seen_problems.add(p)
+                problems.append(f"{where} ({name}).params: {p}")
+        if found:
+            continue
+        full = {**cls.defaults, **params}
+        ident = _make_id(entry, name, full, dict(zip(axes, combo)), where, problems)
+        if ident is not None:
+            yield ident, full
+
+
+def _make_id(entry, name, full, varying, where, problems) -> str | None:
+    template = entry.get("id")
+    if template is not None:
+        try:
+            ident = template.format(**full, bootstrap=entry.get("bootstrap", 0))
+        except (KeyError, IndexError, ValueError) as exc:
+            problems.append(f"{where}.id: template '{template}' does not fit the parameters ({exc})")
+            return None
+        if varying and "{" not in template:
+            problems.append(f"{where}.id: '{template}' names every grid point alike; "
+                            f"use fields such as {{{next(iter(varying))}}}")
+            return None
+    else:
+        ident = ("boot-" if entry.get("bootstrap") else "") + name
+        if varying:
+            ident += "[" + ",".join(f"{k}={_fmt(v)}" for k, v in varying.items()) + "]"
+    if not SAFE_ID.match(ident):
+        problems.append(f"{where}: id '{ident}' is not safe as a file name (letters, digits and "
+                        "_ . , = + - [ ] only, starting with a letter or digit, at most 120 characters)")
+        return None
+    return ident
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,169 @@
+"""The three per-job steps of the workflow: simulate, fit, evaluate.
+
+Each reads and writes files only, so Snakemake (or a person at a shell) can run it as
+one job. ``fit`` always ends in a record with a status (ok, failed, timeout, skipped),
+so one broken method never stops the workflow: the method runs in a child process that
+is killed at its timeout, whatever it is doing (Python, C, BLAS or torch code).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dagbench.io import atomic_write_json
+
+
+def simulate(spec: dict[str, Any], *, seed: int, out: str | Path) -> None:
+    """Simulate setting ``spec`` (id, simulator, params) with ``seed`` into ``out`` (.npz + .json)."""
+    from simulators.base import DataError, get
+
+    sim = get(spec["simulator"])(**spec["params"])
+    ds = sim.simulate(seed=seed)
+    problems = ds.problems()
+    if problems:
+        raise DataError(f"simulator '{spec['simulator']}' (setting {spec['id']}, seed {seed}) "
+                        "produced an invalid dataset: " + "; ".join(problems))
+    ds.meta["setting"] = spec["id"]
+    ds.save(out)
+
+
+def fit_arrays_path(record_path: str | Path) -> Path:
+    """Where the arrays of a fit record live: beside it, with suffix .npz."""
+    return Path(record_path).with_suffix(".npz")
+
+
+def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -> dict:
+    """Fit method ``spec`` (id, method, params, bootstrap, timeout_s, mem_mb, threads) on
+    the dataset at ``data``, writing the arrays to ``out`` with suffix .npz (when ok)
+    and the record to ``out`` (.json). Returns the record; never raises for a failing
+    method."""
+    out = Path(out)
+    result_path = out.with_name(f".{out.name}.child.json")
+    result_path.unlink(missing_ok=True)
+    ctx = mp.get_context("fork")
+    child = ctx.Process(target=_fit_child, args=(spec, str(data), seed, str(out), str(result_path)))
+    start = time.perf_counter()
+    child.start()
+    child.join(spec.get("timeout_s"))
+    if child.is_alive():  # past its time: kill it and whatever it started
+        _kill_tree(child.pid)
+        child.join()
+        result = {"status": "timeout", "reason": f"killed after the timeout of {spec['timeout_s']:g} s"}
+    elif result_path.exists():
+        result = json.loads(result_path.read_text())
+    else:
+        code = child.exitcode
+        how = f"signal {-code} ({signal.Signals(-code).name})" if code and code < 0 else f"exit code {code}"
+        result = {"status": "failed", "error": "ProcessDied",
+                  "reason": f"the fit process died with {how} before writing a result"
+                            + (" (the memory limit or the system's OOM killer?)" if code == -9 else "")}
+    result_path.unlink(missing_ok=True)
+    record = {"setting": Path(data).parent.name, "seed": seed, "method_id": spec["id"],
+              "method": spec["method"], "params": spec["params"], "bootstrap": spec.get("bootstrap", 0),
+              "wall_s_total": time.perf_counter() - start, **result}
+    if record["status"] != "ok":
+        fit_arrays_path(out).unlink(missing_ok=True)
+        print(f"[dagbench] {spec['id']} on {data}: {record['status']}: {record.get('reason', '')}",
+              file=sys.stderr)
+    atomic_write_json(out, record)
+    return record
+
+
+def _kill_tree(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the child leads its own process group
+    except ProcessLookupError:
+        pass
+
+
+def _fit_child(spec: dict, data_path: str, seed: int, out: str, result_path: str) -> None:
+    os.setpgid(0, 0)
+    try:
+        result = _fit_in_process(spec, data_path, seed, out)
+    except MemoryError:
+        result = {"status": "failed", "error": "MemoryError",
+                  "reason": f"memory limit of {spec.get('mem_mb', 0)} MB exceeded"
+                            if spec.get("mem_mb") else "out of memory"}
+        traceback.print_exc()
+    except BaseException as exc:  # any failure of the method becomes a record
+        traceback.print_exc()
+        result = {"status": "failed", "error": type(exc).__name__, "reason": f"{type(exc).__name__}: {exc}"}
+    atomic_write_json(result_path, result)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
+    if spec.get("mem_mb"):
+        import resource
+        limit = int(spec["mem_mb"]) * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    from methods.base import get
+    from simulators.base import Dataset
+
+    data = Dataset.load(data_path)
+    method = get(spec["method"])(**spec["params"])
+    method.threads = int(spec.get("threads", 1))
+    reason = method.skip(data)
+    if reason:
+        return {"status": "skipped", "reason": reason}
+    t0 = time.perf_counter()
+    if spec.get("bootstrap"):
+        from dagbench.bootstrap import bootstrap_fit
+        posterior = bootstrap_fit(method, data, seed=seed, n_boot=spec["bootstrap"])
+    else:
+        posterior = method.fit(data, seed=seed)
+    fit_s = time.perf_counter() - t0
+    problems = posterior.problems(data.d)
+    logp = None
+    if not problems and posterior.log_density is not None:
+        logp = np.asarray(posterior.log_density(data.x_heldout, data.interv_mask_heldout))
+        if logp.shape != (len(posterior.graphs), len(data.x_heldout)):
+            problems.append(f"log_density returned shape {logp.shape}, expected "
+                            f"[{len(posterior.graphs)}, {len(data.x_heldout)}]")
+    if problems:
+        return {"status": "failed", "error": "InvalidOutput",
+                "reason": f"method '{spec['id']}' returned an invalid result: " + "; ".join(problems),
+                "fit_s": fit_s}
+    posterior.save(fit_arrays_path(out), logp_heldout=logp)
+    return {"status": "ok", "fit_s": fit_s, "info": posterior.info}
+
+
+def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path | None,
+             setting: dict, method: dict, out: str | Path) -> dict:
+    """Score one fit against its dataset and write the score record to ``out`` (.json).
+
+    The record holds the ids, the status, the metrics (when the fit is ok), the cost
+    (wall seconds and peak RSS from Snakemake's benchmark file) and the setting's and
+    method's parameters (prefixed ``sim.`` and ``method.``)."""
+    from evaluation.scoring import read_benchmark, score_fit
+    from simulators.base import Dataset
+
+    record = json.loads(Path(fit_record).read_text())
+    row: dict[str, Any] = {
+        "setting": setting["id"], "simulator": setting["simulator"], "seed": record["seed"],
+        "method_id": method["id"], "method": method["method"], "bootstrap": method.get("bootstrap", 0),
+        "status": record["status"], "reason": record.get("reason", ""), "fit_s": record.get("fit_s"),
+    }
+    if benchmark is not None and Path(benchmark).exists():
+        row.update(read_benchmark(benchmark))
+    if record["status"] == "ok":
+        ds = Dataset.load(data)
+        with np.load(fit_arrays_path(fit_record)) as f:
+            arrays = {k: f[k] for k in f.files}
+        row.update(score_fit(arrays, ds))
+    row.update({f"sim.{k}": v for k, v in setting["params"].items()})
+    row.update({f"method.{k}": v for k, v in method["params"].items()})
+    atomic_write_json(out, row)
+    return row

@@ -1,0 +1,41 @@
+# Config validation and the helpers every rule uses. The whole config is checked here,
+# when the workflow is parsed, so a misspelt method, simulator or parameter stops the
+# run before any job starts, with one message listing every problem.
+import json
+import math
+import sys
+
+sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
+
+from dagbench.config import ConfigError, load_plan
+from evaluation.plots import METRICS
+
+try:
+    PLAN = load_plan(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+R = PLAN.results  # the results folder
+
+
+wildcard_constraints:
+    setting=r"[^/]+",
+    method=r"[^/]+",
+    seed=r"\d+",
+
+
+def setting_spec(wildcards):
+    s = PLAN.settings[wildcards.setting]
+    return json.dumps({"id": s.id, "simulator": s.simulator, "params": s.params}, sort_keys=True)
+
+
+def method_spec(wildcards):
+    m = PLAN.methods[wildcards.method]
+    return json.dumps({"id": m.id, "method": m.method, "params": m.params, "bootstrap": m.bootstrap,
+                       "timeout_s": m.timeout_s, "mem_mb": m.mem_mb, "threads": m.threads}, sort_keys=True)
+
+
+def all_jobs(pattern):
+    """``pattern`` filled in for every setting x seed x method."""
+    return [pattern.format(setting=s, seed=k, method=m)
+            for s in PLAN.settings for k in PLAN.seeds for m in PLAN.methods]

@@ -1,0 +1,120 @@
+"""The whole Snakefile on a tiny config in a temporary folder: tables and figures exist
+and hold what they should."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+TINY = {
+    "seeds": 2,
+    "timeout_s": 300,
+    "settings": [
+        {"id": "er1-lin-d{d}", "simulator": "linear",
+         "params": {"d": 5, "n": 200, "n_heldout": 50, "edges_per_node": 1.0}},
+        {"id": "er1-mlp-d{d}", "simulator": "mlp",
+         "params": {"d": 5, "n": 100, "n_heldout": 50, "edges_per_node": 1.0}},
+    ],
+    "methods": [
+        {"method": "empty"},
+        {"method": "random_dag"},
+        {"method": "pc", "params": {"alpha": [0.01, 0.1]}},
+        {"method": "ges", "bootstrap": 3},
+        {"method": "notears"},
+    ],
+}
+
+
+def run_snakemake(workdir: Path, config: dict, *targets: str, check=True) -> subprocess.CompletedProcess:
+    cfg = workdir / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+                       "--configfile", str(cfg), "--cores", "2", *targets]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    run_snakemake(workdir, TINY, "all")
+    return workdir
+
+
+def test_score_table_has_one_row_per_setting_seed_method(tiny_run):
+    df = pd.read_csv(tiny_run / "results" / "tables" / "scores.csv")
+    methods = ["empty", "random_dag", "pc[alpha=0.01]", "pc[alpha=0.1]", "boot-ges", "notears"]
+    assert len(df) == 2 * 2 * len(methods)
+    assert sorted(df["method_id"].unique()) == sorted(methods)
+    assert set(df["setting"]) == {"er1-lin-d5", "er1-mlp-d5"}
+    assert (df["status"] == "ok").all(), df.loc[df["status"] != "ok", ["method_id", "reason"]]
+    # parameters of the setting and the method are columns
+    assert {"sim.d", "sim.n", "method.alpha", "method.lambda1"} <= set(df.columns)
+    assert (df.loc[df["method_id"] == "pc[alpha=0.01]", "method.alpha"] == 0.01).all()
+    # the floors: the empty graph has E-SHD = number of true edges, and no edge recall
+    empty = df[df["method_id"] == "empty"]
+    assert (empty["e_shd"] == empty["n_edges_true"]).all()
+    assert (empty["recall"] == 0).all()
+    # cost columns come from Snakemake's benchmark files
+    assert (df["wall_s"] > 0).all()
+    for col in ["e_shd", "shd_cpdag", "auroc", "ll_heldout", "ell_heldout", "frac_cyclic"]:
+        assert col in df.columns
+
+
+def test_methods_beat_the_floors_on_linear_data(tiny_run):
+    df = pd.read_csv(tiny_run / "results" / "tables" / "scores.csv")
+    lin = df[df["setting"] == "er1-lin-d5"].groupby("method_id")["e_shd"].mean()
+    for m in ["pc[alpha=0.01]", "boot-ges", "notears"]:
+        assert lin[m] < lin["random_dag"], lin
+
+
+def test_summary_lists_every_method_per_setting(tiny_run):
+    text = (tiny_run / "results" / "tables" / "summary.md").read_text()
+    assert "## er1-lin-d5" in text and "## er1-mlp-d5" in text
+    for m in ["empty", "random_dag", "pc[alpha=0.01]", "boot-ges", "notears"]:
+        assert text.count(f"| {m} | 2/2 |") == 2, m
+
+
+def test_figures_exist_and_are_images(tiny_run):
+    import matplotlib.image as mpimg
+    from evaluation.plots import METRICS
+    figs = tiny_run / "results" / "figures"
+    for name in [*METRICS, "roc", "runtime"]:
+        img = mpimg.imread(figs / f"{name}.png")
+        assert img.shape[0] > 200 and img.shape[1] > 200
+        assert img.std() > 0.01, f"{name}.png is blank"
+
+
+def test_logs_and_benchmarks_for_every_compute_job(tiny_run):
+    logs = list((tiny_run / "results" / "logs" / "fit").rglob("*.log"))
+    bench = list((tiny_run / "results" / "benchmarks" / "fit").rglob("*.tsv"))
+    assert len(logs) == len(bench) == 2 * 2 * 6
+
+
+def test_rerun_does_nothing(tiny_run):
+    proc = run_snakemake(tiny_run, TINY, "all", "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_bad_config_fails_before_any_job_with_a_clear_message(tmp_path):
+    bad = {**TINY, "methods": [{"method": "pcc"}, {"method": "pc", "params": {"alpah": 1}}]}
+    proc = run_snakemake(tmp_path, bad, "all", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "unknown method 'pcc'" in out and "unknown parameter 'alpah'" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_is_clean(tmp_path):
+    proc = run_snakemake(tmp_path, TINY, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
