@@ -21,10 +21,17 @@ SUMMARY_COLUMNS = [
 ]
 
 
+ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap", "status", "reason"]
+
+
 def load_records(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per score record, in the order given (which is config order)."""
-    rows = [json.loads(Path(p).read_text()) for p in paths]
-    return pd.DataFrame(rows)
+    """One row per score record, in the order given (which is config order); columns:
+    the ids, then the scores and costs, then the ``sim.*`` and ``method.*`` parameters."""
+    df = pd.DataFrame([json.loads(Path(p).read_text()) for p in paths])
+    params = sorted(c for c in df.columns if c.startswith(("sim.", "method.")))
+    ids = [c for c in ID_COLUMNS if c in df.columns]
+    rest = sorted(c for c in df.columns if c not in ids and c not in params)
+    return df[ids + rest + params]
 
 
 def aggregate(paths: list[str | Path], *, csv_path: str | Path, summary_path: str | Path) -> pd.DataFrame:

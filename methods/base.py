@@ -66,10 +66,19 @@ class GraphPosterior:
         return self.graphs.shape[-1]
 
     def marginals(self) -> np.ndarray:
-        """[d, d] edge probabilities: the given ones, else sum_k w_k G_k."""
+        """[d, d] edge probabilities: the given ones, else sum_k w_k G_k over the
+        acyclic samples with their weights renormalised (the same posterior over DAGs
+        that E-SHD scores; all samples when none is acyclic)."""
         if self.edge_probs is not None:
             return np.asarray(self.edge_probs, dtype=np.float64)
-        return np.einsum("k,kij->ij", self.weights, self.graphs.astype(np.float64))
+        from dagbench.graphs import is_dag
+
+        w = self.weights
+        if self.may_be_cyclic:
+            acyclic = np.array([is_dag(g) for g in self.graphs])
+            if acyclic.any() and w[acyclic].sum() > 0:
+                w = np.where(acyclic, w, 0.0) / w[acyclic].sum()
+        return np.einsum("k,kij->ij", w, self.graphs.astype(np.float64))
 
     def problems(self, d: int) -> list[str]:
         """Every way this posterior breaks the contract for a d-node problem."""

@@ -1,0 +1,174 @@
+"""Score one fit against its dataset: the one function the workflow's evaluate step
+calls (``score_fit``), with no per-method branches; and ``read_benchmark`` for the
+cost of a fit from Snakemake's ``benchmark:`` file.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from dagbench.graphs import dag_to_cpdag
+from evaluation.likelihood import heldout_scores, least_squares_fit_many, linear_gaussian_logpdf
+from evaluation.metrics import (_acyclic_weights, _as_stack, _norm_weights, auprc, auroc,
+                                edge_marginals, frac_cyclic, is_acyclic, precision_recall_f1,
+                                shd, shd_cpdag)
+from simulators.base import Dataset
+
+__all__ = ["SCORE_KEYS", "score_fit", "read_benchmark"]
+
+#: Every key ``score_fit`` returns, in order.
+SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
+              "f1", "ll_heldout", "ell_heldout", "ll_source", "frac_cyclic",
+              "frac_cyclic_unweighted", "all_cyclic", "n_edges_est", "n_edges_true")
+
+
+def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bool | str]:
+    """All scores of one fit (the arrays ``GraphPosterior.save`` writes) on ``data``.
+
+    Let A be the acyclic samples of ``graphs`` and w~ their weights renormalised to sum
+    1 (cyclic samples are excluded from every graph score and from the likelihood). If
+    A carries no weight, the fit is scored as the empty graph and ``all_cyclic`` is True.
+
+    Returns a flat, JSON-able dict:
+        e_shd: sum_{k in A} w~_k SHD(G_k, G*), reversal = 1 (``metrics.expected_shd``).
+        shd: the same number as e_shd (the headline SHD is the expected one; for a
+            point method, K = 1, it is simply that graph's SHD).
+        shd_map: SHD of the highest-weight acyclic graph, the weights of identical
+            samples summed (ties: the first in np.unique's order).
+        shd_cpdag: SHD between CPDAGs; the fit's ``cpdag`` vs CPDAG(G*) when the fit has
+            one, else sum_{k in A} w~_k SHD(CPDAG(G_k), CPDAG(G*)).
+        auroc, auprc: of ``edge_probs`` (sum_k w_k G_k over all samples when absent) over
+            the off-diagonal entries; auprc is average precision; NaN if G* is empty.
+        precision, recall, f1: of the graph {p_ij > 0.5} (``metrics.precision_recall_f1``).
+        ll_heldout: (1/m) sum_r log sum_{k in A} w~_k p(x_r | G_k, theta_k), nats per row.
+        ell_heldout: sum_{k in A} w~_k (1/m) sum_r log p(x_r | G_k, theta_k).
+        ll_source: where theta_k comes from: 'model' (the fit's ``logp_heldout`` [K, m]),
+            'linear' (its ``linear_weights``/``noise_vars``) or 'least_squares' (a
+            least-squares linear-Gaussian fit of G_k on the training rows; also used for
+            the empty graph when all samples are cyclic).
+        frac_cyclic: posterior mass on cyclic samples, sum_k w_k 1[G_k cyclic].
+        frac_cyclic_unweighted: fraction of the K samples that are cyclic.
+        all_cyclic: True when the acyclic samples carry no weight (bool).
+        n_edges_est: expected edge count sum_{k in A} w~_k |G_k| (0 when all cyclic).
+        n_edges_true: edges of G*.
+    """
+    g_true = np.asarray(data.g_true)
+    d = g_true.shape[0]
+    graphs = _as_stack(np.asarray(fit["graphs"]))
+    if graphs.shape[1:] != (d, d):
+        raise ValueError(f"fit graphs have shape {graphs.shape}, data has d = {d}")
+    K = len(graphs)
+    weights = _norm_weights(fit.get("weights"), K)
+
+    # distinct graphs, so each is checked, scored and fitted once
+    uniq, inverse = np.unique(graphs.reshape(K, -1) != 0, axis=0, return_inverse=True)
+    uniq = uniq.reshape(-1, d, d).astype(np.int8)             # [U, d, d]
+    inverse = np.asarray(inverse).reshape(-1)                 # [K]
+    w_u = np.bincount(inverse, weights=weights, minlength=len(uniq))  # [U]
+    wt, all_cyclic = _acyclic_weights(uniq, w_u)               # [U], cyclic ones 0
+    if all_cyclic:
+        support = np.zeros((1, d, d), np.int8)
+        w_sup = np.ones(1)
+    else:
+        keep = wt > 0
+        support, w_sup = uniq[keep], wt[keep]                  # [S, d, d], [S]
+
+    shds = np.array([shd(g, g_true) for g in support], dtype=np.float64)
+    e_shd = float(w_sup @ shds)
+    shd_map = float(shds[int(np.argmax(w_sup))])
+    c_true = dag_to_cpdag(g_true)
+    if fit.get("cpdag") is not None:
+        s_cpdag = float(shd_cpdag(fit["cpdag"], c_true))
+    else:
+        s_cpdag = float(sum(wk * shd_cpdag(dag_to_cpdag(g), c_true) for wk, g in zip(w_sup, support)))
+
+    p = fit.get("edge_probs")
+    p = edge_marginals(graphs, weights) if p is None else np.asarray(p, dtype=np.float64)
+    precision, recall, f1 = precision_recall_f1(p, g_true)
+
+    ll, source = _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic)
+
+    return {
+        "shd": e_shd,
+        "e_shd": e_shd,
+        "shd_map": shd_map,
+        "shd_cpdag": s_cpdag,
+        "auroc": auroc(p, g_true),
+        "auprc": auprc(p, g_true),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "ll_heldout": ll["ll_heldout"],
+        "ell_heldout": ll["ell_heldout"],
+        "ll_source": source,
+        "frac_cyclic": frac_cyclic(uniq, w_u),
+        "frac_cyclic_unweighted": float(np.mean(~is_acyclic(uniq)[inverse])),
+        "all_cyclic": bool(all_cyclic),
+        "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
+        "n_edges_true": float(np.count_nonzero(g_true)),
+    }
+
+
+def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
+    """(heldout_scores dict, ll_source) over the acyclic samples (see score_fit)."""
+    x_ho, mask_ho = data.x_heldout, data.interv_mask_heldout
+    m = len(x_ho)
+    if not all_cyclic and (fit.get("logp_heldout") is not None or fit.get("linear_weights") is not None):
+        acyc = is_acyclic(graphs)
+        w = np.where(acyc, weights, 0.0)
+        k = np.nonzero(w > 0)[0]
+        if fit.get("logp_heldout") is not None:
+            logp = np.asarray(fit["logp_heldout"], dtype=np.float64)
+            if logp.shape != (len(graphs), m):
+                raise ValueError(f"logp_heldout has shape {logp.shape}, expected [{len(graphs)}, {m}]")
+            return heldout_scores(logp[k], w[k]), "model"
+        if fit.get("noise_vars") is None:
+            raise ValueError("fit has linear_weights but no noise_vars")
+        logp = linear_gaussian_logpdf(x_ho, mask_ho, np.asarray(fit["linear_weights"])[k],
+                                      np.asarray(fit["noise_vars"])[k])
+        return heldout_scores(logp, w[k]), "linear"
+    W, V = least_squares_fit_many(data.x, data.interv_mask, support)
+    return heldout_scores(linear_gaussian_logpdf(x_ho, mask_ho, W, V), w_sup), "least_squares"
+
+
+def read_benchmark(path: str | Path) -> dict[str, float]:
+    """Cost of one job from Snakemake's ``benchmark:`` file.
+
+    The file is a TSV with a header row (``s``, ``h:m:s``, ``max_rss``, ``max_vms``,
+    ``max_uss``, ``max_pss``, ``io_in``, ``io_out``, ``mean_load``, ``cpu_time``, ...)
+    and one row per repeat; or, when named ``*.jsonl``/``*.json``, one JSON object per
+    line with the same keys. ``s`` is wall seconds and ``max_rss`` peak resident memory
+    in MB. Values "NA" (Snakemake 8+ when it could not sample the process) and "-"
+    (older versions, None) are read as NaN.
+
+    Returns {"wall_s": mean of ``s`` over the repeats, "max_rss_mb": largest
+    ``max_rss``}; NaN where the column is missing or has no number.
+    """
+    path = Path(path)
+    text = path.read_text()
+    rows: list[dict] = []
+    if path.suffix in (".json", ".jsonl") or text.lstrip().startswith("{"):
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            header = lines[0].split("\t")
+            rows = [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+
+    def numbers(key):
+        out = []
+        for r in rows:
+            try:
+                v = float(r.get(key))
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(v):
+                out.append(v)
+        return out
+
+    wall, rss = numbers("s"), numbers("max_rss")
+    return {"wall_s": float(np.mean(wall)) if wall else float("nan"),
+            "max_rss_mb": float(max(rss)) if rss else float("nan")}
