@@ -8,7 +8,11 @@ modules must import heavy libraries (torch, cdt, causal-learn) inside their meth
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import pkgutil
+import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -88,23 +92,31 @@ def _type_problem(key: str, value: Any, default: Any) -> str | None:
             f"expected {type(default).__name__}")
 
 
+EXTRA_DIRS_ENV = "DAGBENCH_PLUGIN_DIRS"
+
+
 def discover(package: str, base: type) -> dict[str, type]:
     """Import every public module of ``package`` and return {name: class} for the
     concrete subclasses of ``base`` defined there.
 
-    A module that fails to import raises a PluginError naming the file, so a broken
-    plugin file is reported as such rather than as a missing name.
+    Folders listed in the environment variable DAGBENCH_PLUGIN_DIRS (separated by
+    ``os.pathsep``) are scanned too: ``<dir>/<package>/*.py``, so plugins can live
+    outside the repository (the fault-injection tests use this). A module that fails
+    to import raises a PluginError naming the file.
     """
     pkg = importlib.import_module(package)
+    files = [(Path(pkg.__path__[0]) / f"{info.name}.py", f"{package}.{info.name}")
+             for info in pkgutil.iter_modules(pkg.__path__)]
+    for extra in filter(None, os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep)):
+        files += [(f, f"dagbench_extra.{package}.{f.stem}") for f in Path(extra, package).glob("*.py")]
     found: dict[str, type] = {}
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name == "base":
+    for path, module_name in sorted(files, key=lambda f: f[0].name):
+        if path.name.startswith("_") or path.stem == "base":
             continue
-        module_name = f"{package}.{info.name}"
         try:
-            module = importlib.import_module(module_name)
+            module = _import(path, module_name)
         except Exception as exc:  # report the file, not a deep traceback
-            raise PluginError(f"could not import plugin file {package}/{info.name}.py: "
+            raise PluginError(f"could not import plugin file {path}: "
                               f"{type(exc).__name__}: {exc}") from exc
         for obj in vars(module).values():
             if (isinstance(obj, type) and issubclass(obj, base) and obj is not base
@@ -114,6 +126,22 @@ def discover(package: str, base: type) -> dict[str, type]:
                                       f"{found[obj.name].__module__} and {module_name}")
                 found[obj.name] = obj
     return found
+
+
+def _import(path: Path, module_name: str):
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if not module_name.startswith("dagbench_extra."):
+        return importlib.import_module(module_name)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
 
 
 def lookup(registry: dict[str, type], name: str, kind: str) -> type:

@@ -50,7 +50,8 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     result_path = out.with_name(f".{out.name}.child.json")
     result_path.unlink(missing_ok=True)
     ctx = mp.get_context("fork")
-    child = ctx.Process(target=_fit_child, args=(spec, str(data), seed, str(out), str(result_path)))
+    child = ctx.Process(target=_fit_child,
+                        args=(spec, str(data), seed, str(out), str(result_path), os.getpid()))
     start = time.perf_counter()
     child.start()
     child.join(spec.get("timeout_s"))
@@ -78,6 +79,18 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     return record
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so that killing
+    the workflow also stops fits running in their own process groups."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _kill_tree(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)  # the child leads its own process group
@@ -85,8 +98,10 @@ def _kill_tree(pid: int) -> None:
         pass
 
 
-def _fit_child(spec: dict, data_path: str, seed: int, out: str, result_path: str) -> None:
-    os.setpgid(0, 0)
+def _fit_child(spec: dict, data_path: str, seed: int, out: str, result_path: str,
+               parent: int) -> None:
+    os.setpgid(0, 0)  # its own group, so a timeout kills everything it started
+    _die_with_parent(parent)
     try:
         result = _fit_in_process(spec, data_path, seed, out)
     except MemoryError:
@@ -104,10 +119,10 @@ def _fit_child(spec: dict, data_path: str, seed: int, out: str, result_path: str
 
 
 def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
-    if spec.get("mem_mb"):
+    if spec.get("mem_mb"):  # the data segment (heap and anonymous maps), not shared libraries
         import resource
         limit = int(spec["mem_mb"]) * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
     from methods.base import get
     from simulators.base import Dataset

@@ -23,6 +23,9 @@ __all__ = ["SCORE_KEYS", "score_fit", "read_benchmark"]
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
               "f1", "ll_heldout", "ell_heldout", "ll_source", "frac_cyclic",
               "frac_cyclic_unweighted", "all_cyclic", "n_edges_est", "n_edges_true")
+#: The keys that compare with the true graph: NaN for data whose graph is unknown.
+GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
+                    "recall", "f1", "n_edges_true")
 
 
 def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bool | str]:
@@ -54,6 +57,8 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         all_cyclic: True when the acyclic samples carry no weight (bool).
         n_edges_est: expected edge count sum_{k in A} w~_k |G_k| (0 when all cyclic).
         n_edges_true: edges of G*.
+    The keys in GRAPH_SCORE_KEYS are NaN when the dataset's graph is unknown
+    (``data.meta['graph_known']`` False, e.g. a user CSV without a graph file).
     """
     g_true = np.asarray(data.g_true)
     d = g_true.shape[0]
@@ -91,7 +96,7 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
 
     ll, source = _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic)
 
-    return {
+    scores = {
         "shd": e_shd,
         "e_shd": e_shd,
         "shd_map": shd_map,
@@ -110,6 +115,9 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
         "n_edges_true": float(np.count_nonzero(g_true)),
     }
+    if not data.meta.get("graph_known", True):  # user data without a true graph
+        scores.update({k: float("nan") for k in GRAPH_SCORE_KEYS})
+    return scores
 
 
 def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):

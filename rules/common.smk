@@ -3,9 +3,13 @@
 # run before any job starts, with one message listing every problem.
 import json
 import math
+import os
 import sys
 
-sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
+# The plugins and the dagbench package live beside the Snakefile; jobs find them there
+# too (also when a plugin folder was added after `pip install -e .`).
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 from dagbench.config import ConfigError, load_plan
 from evaluation.plots import METRICS

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,12 @@ from simulators.graphs import erdos_renyi, sample_graph, scale_free
 from simulators.linear import LinearSimulator
 
 SIMULATORS = registry()
-SMALL = {"d": 5, "n": 60, "n_heldout": 20, "edges_per_node": 1.0, "expected_degree": 1.0}
+# a user-supplied dataset for the csv plugin: 5 columns with a header, 80 rows
+CSV_PATH = Path(tempfile.mkdtemp()) / "user.csv"
+np.savetxt(CSV_PATH, np.random.default_rng(0).normal(size=(80, 5)), delimiter=",",
+           header="a,b,c,d,e", comments="")
+SMALL = {"d": 5, "n": 60, "n_heldout": 20, "edges_per_node": 1.0, "expected_degree": 1.0,
+         "path": str(CSV_PATH)}
 
 
 def small(cls, **extra):
@@ -32,8 +39,8 @@ def test_dataset_contract(name, tmp_path):
     ds = sim.simulate(seed=0)
     assert ds.problems() == []
     d = sim.params.get("d", ds.d)
-    assert ds.x.shape[1] == d and ds.x.shape[0] >= sim.params["n"]
-    assert ds.x_heldout.shape[1] == d and ds.x_heldout.shape[0] >= sim.params["n_heldout"]
+    assert ds.x.shape[1] == d and ds.x.shape[0] >= sim.params.get("n", 2)
+    assert ds.x_heldout.shape[1] == d and ds.x_heldout.shape[0] >= sim.params.get("n_heldout", 1)
     assert ds.x.dtype == np.float64 and ds.x_heldout.dtype == np.float64
     assert ds.g_true.dtype == np.int8 and ds.g_true.shape == (d, d)
     assert ds.interv_mask.dtype == bool and ds.interv_mask.shape == ds.x.shape
@@ -321,3 +328,43 @@ def test_cdt_nn_mechanism_is_deterministic():
     _scramble_global_rngs(4)
     b = small(sim, mechanism="nn").simulate(seed=13)
     assert _same(a, b)
+
+
+# ---------------------------------------------------------------- user-supplied CSV data
+def _csv(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_csv_dataset_with_graph(tmp_path):
+    from simulators.csv_file import CsvDataset
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=50)
+    data = _csv(tmp_path, "x.csv", "a,b\n" + "\n".join(f"{u},{2 * u + rng.normal()}" for u in a))
+    graph = _csv(tmp_path, "g.csv", "a,b\n0,1\n0,0\n")
+    ds = CsvDataset(path=data, graph_path=graph, heldout_fraction=0.2).simulate(seed=3)
+    assert ds.node_names == ["a", "b"] and ds.x.shape == (40, 2) and ds.x_heldout.shape == (10, 2)
+    assert ds.g_true.tolist() == [[0, 1], [0, 0]] and ds.meta["graph_known"]
+    other = CsvDataset(path=data, graph_path=graph).simulate(seed=4)
+    assert not np.array_equal(ds.x, other.x)  # the seed chooses the held-out rows
+
+
+@pytest.mark.parametrize("text,graph,fragment", [
+    ("a,b\n1,2\n3,nan\n4,5\n6,7\n8,9\n", None, "non-finite"),
+    ("a,b\n1,2\n1,3\n1,5\n1,7\n1,9\n", None, "constant columns: a"),
+    ("a,b\n1,x\n3,4\n4,5\n6,7\n8,9\n", None, "non-numeric columns b"),
+    ("a,b\n1,2\n3,1\n4,5\n6,7\n8,9\n", "0,1,0\n0,0,1\n0,0,0\n", "is 3 x 3 but the data has d = 2"),
+    ("a,b\n1,2\n3,1\n4,5\n6,7\n8,9\n", "0,1\n1,0\n", "has a cycle"),
+    ("a,b\n1,2\n3,1\n", None, "too few"),
+])
+def test_csv_dataset_bad_input_is_named(tmp_path, text, graph, fragment):
+    from simulators.base import DataError
+    from simulators.csv_file import CsvDataset
+    data = _csv(tmp_path, "bad.csv", text)
+    kw = {"graph_path": _csv(tmp_path, "g.csv", graph)} if graph else {}
+    with pytest.raises(DataError) as info:
+        CsvDataset(path=data, **kw).simulate(seed=0)
+    msg = str(info.value)
+    assert fragment in msg
+    assert "bad.csv" in msg or "g.csv" in msg  # the message names the file

@@ -1,18 +1,9 @@
 """The whole Snakefile on a tiny config in a temporary folder: tables and figures exist
 and hold what they should."""
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from workflow_helpers import run_snakemake
 
 TINY = {
     "seeds": 2,
@@ -31,17 +22,6 @@ TINY = {
         {"method": "notears"},
     ],
 }
-
-
-def run_snakemake(workdir: Path, config: dict, *targets: str, check=True) -> subprocess.CompletedProcess:
-    cfg = workdir / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    cmd = SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-                       "--configfile", str(cfg), "--cores", "2", *targets]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 @pytest.fixture(scope="module")
