@@ -16,8 +16,9 @@ from evaluation.plots import METRICS
 
 try:
     PLAN = load_plan(config)
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+except ConfigError as exc:  # the message lists every problem; a traceback would add nothing
+    print(f"dagbench: {exc}", file=sys.stderr)
+    sys.exit(1)
 
 R = PLAN.results  # the results folder
 

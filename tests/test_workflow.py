@@ -92,6 +92,7 @@ def test_bad_config_fails_before_any_job_with_a_clear_message(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "unknown method 'pcc'" in out and "unknown parameter 'alpah'" in out
+    assert "Traceback" not in out and 'File "' not in out
     assert not (tmp_path / "results").exists()
 
 
