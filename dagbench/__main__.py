@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary", required=True)
 
     p = sub.add_parser("plot", help="draw the comparison figures")
-    p.add_argument("--table", required=True, help="the long-format score table (CSV)")
-    p.add_argument("--results", required=True, help="the results folder (for ROC curves)")
+    p.add_argument("--table", required=True,
+                   help="the long-format score table, RESULTS/tables/scores.csv (ROC curves read "
+                        "the fits and data under RESULTS)")
     p.add_argument("--outdir", required=True)
 
     args = parser.parse_args(argv)
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         aggregate(args.scores, csv_path=args.csv, summary_path=args.summary)
     elif args.step == "plot":
         from evaluation.plots import plot_all
-        plot_all(args.table, results=args.results, outdir=args.outdir)
+        from pathlib import Path
+        plot_all(args.table, results=Path(args.table).resolve().parent.parent, outdir=args.outdir)
     return 0
 
 

@@ -6,10 +6,7 @@ import math
 import os
 import sys
 
-# The plugins and the dagbench package live beside the Snakefile; jobs find them there
-# too (also when a plugin folder was added after `pip install -e .`).
-sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
 from dagbench.config import ConfigError, load_plan
 from evaluation.plots import METRICS
@@ -21,6 +18,7 @@ except ConfigError as exc:  # the message lists every problem; a traceback would
     sys.exit(1)
 
 R = PLAN.results  # the results folder
+ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)
 
 
 wildcard_constraints:

@@ -9,6 +9,8 @@ rule evaluate:
     params:
         setting=setting_spec,
         method=method_spec,
+    conda:
+        ENV
     log:
         f"{R}/logs/evaluate/{{setting}}/seed{{seed}}/{{method}}.log",
     benchmark:

@@ -7,6 +7,8 @@ rule fit:
         record=f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json",
     params:
         spec=method_spec,
+    conda:
+        ENV
     log:
         f"{R}/logs/fit/{{setting}}/seed{{seed}}/{{method}}.log",
     benchmark:

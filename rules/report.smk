@@ -5,6 +5,8 @@ rule aggregate:
     output:
         csv=f"{R}/tables/scores.csv",
         summary=f"{R}/tables/summary.md",
+    conda:
+        ENV
     log:
         f"{R}/logs/aggregate.log",
     benchmark:
@@ -24,11 +26,13 @@ rule plot:
         f"{R}/figures/roc.png",
         f"{R}/figures/runtime.png",
     params:
-        results=R,
+        outdir=lambda wildcards, output: os.path.dirname(output[0]),
+    conda:
+        ENV
     log:
         f"{R}/logs/plot.log",
     benchmark:
         f"{R}/benchmarks/plot.tsv"
     shell:
-        "MPLBACKEND=Agg python -m dagbench plot --table {input.table:q} --results {params.results:q} "
-        "--outdir {params.results:q}/figures > {log:q} 2>&1"
+        "MPLBACKEND=Agg python -m dagbench plot --table {input.table:q} "
+        "--outdir {params.outdir:q} > {log:q} 2>&1"

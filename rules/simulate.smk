@@ -5,6 +5,8 @@ rule simulate:
         meta=f"{R}/data/{{setting}}/seed{{seed}}.json",
     params:
         spec=setting_spec,
+    conda:
+        ENV
     log:
         f"{R}/logs/simulate/{{setting}}/seed{{seed}}.log",
     benchmark:
