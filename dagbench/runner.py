@@ -128,8 +128,17 @@ def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
     from simulators.base import Dataset
 
     data = Dataset.load(data_path)
+    bad = data.problems()
+    if bad:
+        return {"status": "failed", "error": "InvalidData",
+                "reason": f"dataset {data_path} is invalid: " + "; ".join(bad)}
     method = get(spec["method"])(**spec["params"])
     method.threads = int(spec.get("threads", 1))
+    need = method.min_rows(data.d)
+    if data.n < need:
+        return {"status": "failed", "error": "TooFewRows",
+                "reason": f"method '{spec['id']}' needs at least {need} training rows for "
+                          f"d = {data.d}; dataset {data_path} has {data.n}"}
     reason = method.skip(data)
     if reason:
         return {"status": "skipped", "reason": reason}

@@ -158,6 +158,11 @@ class Method(Plugin):
     def kind(cls) -> str:
         return "method"
 
+    def min_rows(self, d: int) -> int:
+        """The fewest training rows the method can work with on d variables; the
+        harness refuses smaller datasets with a clear message before calling ``fit``."""
+        return 2
+
     def skip(self, data: Dataset) -> str | None:
         """A reason not to run on ``data`` (e.g. 'needs observational data'), or None."""
         return None

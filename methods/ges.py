@@ -35,6 +35,10 @@ class GES(Method):
 
     _SCORES = {"bic": "local_score_BIC"}
 
+    def min_rows(self, d: int) -> int:
+        # BIC regresses a node on up to d - 1 parents with a noise variance: n > d
+        return d + 1
+
     @classmethod
     def check_params(cls, params):
         out = []

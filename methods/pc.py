@@ -149,6 +149,10 @@ class PC(Method):
     defaults = {"alpha": 0.05, "indep_test": "fisherz", "stable": True}
     choices = {"indep_test": ("fisherz", "kci", "fastkci", "rcit")}
 
+    def min_rows(self, d: int) -> int:
+        # the Fisher-z statistic sqrt(n - |S| - 3) needs n > |S| + 3 for sets up to d - 2
+        return d + 2
+
     @classmethod
     def check_params(cls, params):
         if not 0 < params["alpha"] < 1:

@@ -8,10 +8,13 @@ import sys
 
 sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
-from dagbench.config import ConfigError, load_plan
+from dagbench.config import ConfigError, load_plan, load_yaml
 from evaluation.plots import METRICS
 
 try:
+    for path in workflow.configfiles:  # config is data: refuse YTE templates (they evaluate code)
+        if "__use_yte__" in load_yaml(path):
+            raise ConfigError([f"{path}: YTE templating (__use_yte__) is not allowed; give plain values"])
     PLAN = load_plan(config)
 except ConfigError as exc:  # the message lists every problem; a traceback would add nothing
     print(f"dagbench: {exc}", file=sys.stderr)

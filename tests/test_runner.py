@@ -80,3 +80,26 @@ def test_a_crashing_process_is_recorded_as_failed(data_path, tmp_path):
     record, _ = run("fault_segfault", data_path, tmp_path)
     assert record["status"] == "failed"
     assert "SIGSEGV" in record["reason"]
+
+
+def test_too_few_rows_for_the_method_is_named(tmp_path):
+    rng = np.random.default_rng(0)
+    ds = Dataset(x=rng.normal(size=(5, 4)), x_heldout=rng.normal(size=(3, 4)),
+                 g_true=np.zeros((4, 4), dtype=np.int8))
+    ds.save(tmp_path / "small.npz")
+    record, _ = run("pc", tmp_path / "small.npz", tmp_path)
+    assert record["status"] == "failed"
+    assert "method 'pc' needs at least 6 training rows for d = 4" in record["reason"]
+    assert "has 5" in record["reason"]
+
+
+def test_an_invalid_data_file_is_named(tmp_path):
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    x[2, 1] = np.nan
+    ds = Dataset(x=x, x_heldout=np.ones((4, 3)), g_true=np.zeros((2, 2), dtype=np.int8))
+    ds.save(tmp_path / "broken.npz")
+    record, _ = run("empty", tmp_path / "broken.npz", tmp_path)
+    assert record["status"] == "failed"
+    assert "broken.npz is invalid" in record["reason"]
+    assert "g_true has shape (2, 2) but the data has d = 3" in record["reason"]
+    assert "non-finite" in record["reason"]
