@@ -149,6 +149,18 @@ def standardise(ds: Dataset) -> Dataset:
                    meta={**ds.meta, "standardised": True})
 
 
+def size_problems(p: dict[str, Any]) -> list[str]:
+    """Range checks of the size parameters most simulators share: d, n, n_heldout."""
+    out = []
+    if p["d"] < 2:
+        out.append(f"parameter 'd' = {p['d']} must be >= 2")
+    if p["n"] < 2:
+        out.append(f"parameter 'n' = {p['n']} must be >= 2 (a dataset needs two rows)")
+    if p["n_heldout"] < 1:
+        out.append(f"parameter 'n_heldout' = {p['n_heldout']} must be >= 1")
+    return out
+
+
 class Simulator(Plugin):
     """Base of simulator plugins: one file in simulators/, one subclass each.
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from simulators.base import Dataset, Simulator
+from simulators.base import Dataset, Simulator, size_problems
 
 SUPPORTED = ("linear", "polynomial", "sigmoid_add", "gp_add", "gp_mix", "nn")
 UNSUPPORTED = {
@@ -60,14 +60,8 @@ class CDTAcyclicSimulator(Simulator):
 
     @classmethod
     def check_params(cls, p: dict[str, Any]) -> list[str]:
-        out = []
+        out = size_problems(p)
         d, e = p["d"], p["expected_degree"]
-        if d < 2:
-            out.append(f"parameter 'd' = {d} must be >= 2")
-        if p["n"] < 2:
-            out.append(f"parameter 'n' = {p['n']} must be >= 2 (a dataset needs two rows)")
-        if p["n_heldout"] < 1:
-            out.append(f"parameter 'n_heldout' = {p['n_heldout']} must be >= 1")
         if e < 0:
             out.append(f"parameter 'expected_degree' = {e} must be >= 0")
         elif d >= 2 and e > (d - 1) / 2:

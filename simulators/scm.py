@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from dagbench.graphs import topological_order
-from simulators.base import Dataset, Simulator
+from simulators.base import Dataset, Simulator, size_problems
 from simulators.graphs import GRAPH_KINDS, graph_problems, sample_graph
 
 NOISE_KINDS = ("gaussian", "laplace", "cauchy")
@@ -135,14 +135,8 @@ class AdditiveNoiseSimulator(Simulator):
     # ---- checks ------------------------------------------------------------------
     @classmethod
     def check_params(cls, p: dict[str, Any]) -> list[str]:
-        out = []
+        out = size_problems(p)
         d = p["d"]
-        if d < 2:
-            out.append(f"parameter 'd' = {d} must be >= 2")
-        if p["n"] < 2:
-            out.append(f"parameter 'n' = {p['n']} must be >= 2 (a dataset needs two rows)")
-        if p["n_heldout"] < 1:
-            out.append(f"parameter 'n_heldout' = {p['n_heldout']} must be >= 1")
         out += graph_problems(p["graph"], d, p["edges_per_node"])
         if not p["noise_scale"] > 0:
             out.append(f"parameter 'noise_scale' = {p['noise_scale']} must be > 0")
