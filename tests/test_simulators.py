@@ -368,3 +368,16 @@ def test_csv_dataset_bad_input_is_named(tmp_path, text, graph, fragment):
     msg = str(info.value)
     assert fragment in msg
     assert "bad.csv" in msg or "g.csv" in msg  # the message names the file
+
+
+# ---------------------------------------------------------------- Sachs (real data)
+def test_sachs_serves_cdt_data_with_the_acyclic_consensus_graph():
+    from simulators.sachs import Sachs
+    ds = Sachs(heldout_fraction=0.1).simulate(seed=0)
+    assert len(ds.x) + len(ds.x_heldout) == 7466 and ds.d == 11
+    assert len(ds.x_heldout) == 747
+    assert is_dag(ds.g_true) and ds.g_true.sum() == 17
+    idx = {name: i for i, name in enumerate(ds.node_names)}
+    assert ds.g_true[idx["praf"], idx["pmek"]] == 1 and ds.g_true[idx["pmek"], idx["p44/42"]] == 1
+    assert ds.g_true[idx["plcg"], idx["PIP3"]] == 1 and ds.g_true[idx["PIP3"], idx["plcg"]] == 0
+    assert Sachs(n=500).simulate(seed=0).n == 500
