@@ -8,6 +8,9 @@ min_version("8.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/simulate.smk"
 include: "rules/fit.smk"
@@ -17,6 +20,7 @@ include: "rules/report.smk"
 
 rule all:
     input:
+        rules.resolved_config.output,
         rules.aggregate.output,
         rules.plot.output,
     default_target: True

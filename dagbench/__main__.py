@@ -40,13 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("aggregate", help="collect score records into tables")
     p.add_argument("--scores", nargs="+", required=True)
     p.add_argument("--csv", required=True)
-    p.add_argument("--summary", required=True)
+    p.add_argument("--summary", required=True, help="markdown summary")
+    p.add_argument("--summary-html", default=None, help="the same summary as HTML")
 
     p = sub.add_parser("plot", help="draw the comparison figures")
     p.add_argument("--table", required=True,
                    help="the long-format score table, RESULTS/tables/scores.csv (ROC curves read "
                         "the fits and data under RESULTS)")
     p.add_argument("--outdir", required=True)
+    p.add_argument("--highlight", nargs="*", default=[], help="method plugin names to emphasise")
 
     args = parser.parse_args(argv)
     if args.threads:
@@ -67,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
                         setting=json.loads(args.setting), method=json.loads(args.method), out=args.out)
     elif args.step == "aggregate":
         from evaluation.aggregate import aggregate
-        aggregate(args.scores, csv_path=args.csv, summary_path=args.summary)
+        aggregate(args.scores, csv_path=args.csv, summary_path=args.summary, summary_html=args.summary_html)
     elif args.step == "plot":
         from evaluation.plots import plot_all
         from pathlib import Path
-        plot_all(args.table, results=Path(args.table).resolve().parent.parent, outdir=args.outdir)
+        plot_all(args.table, results=Path(args.table).resolve().parent.parent, outdir=args.outdir,
+                 highlight=args.highlight)
     return 0
 
 

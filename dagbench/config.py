@@ -60,6 +60,7 @@ class Plan:
     settings: dict[str, SettingSpec]
     methods: dict[str, MethodSpec]
     results: str = "results"
+    highlight: list[str] = field(default_factory=list)
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -134,10 +135,14 @@ def load_plan(config: dict) -> Plan:
             limits = {**defaults, **{k: entry[k] for k in ("timeout_s", "mem_mb", "threads") if k in entry}}
             methods[mid] = MethodSpec(mid, entry["method"], params,
                                       bootstrap=entry.get("bootstrap", 0), **limits)
+    highlight = config.get("highlight", [])
+    for name in highlight:
+        if name not in meths:
+            problems.append(f"highlight: unknown method '{name}' (known: {', '.join(sorted(meths))})")
     if problems:
         raise ConfigError(problems)
     return Plan(seeds=seeds, settings=settings, methods=methods,
-                results=config.get("results", "results"))
+                results=config.get("results", "results"), highlight=highlight)
 
 
 def _expand(entry: dict, kind: str, registry: dict, where: str, problems: list[str]):

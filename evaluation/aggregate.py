@@ -34,14 +34,19 @@ def load_records(paths: list[str | Path]) -> pd.DataFrame:
     return df[ids + rest + params]
 
 
-def aggregate(paths: list[str | Path], *, csv_path: str | Path, summary_path: str | Path) -> pd.DataFrame:
+def aggregate(paths: list[str | Path], *, csv_path: str | Path, summary_path: str | Path,
+              summary_html: str | Path | None = None) -> pd.DataFrame:
     """Write the long table (CSV: one row per setting x seed x method, parameters as
-    ``sim.*`` and ``method.*`` columns) and the summary (markdown, mean ± standard
-    error over seeds of each method in each setting, with failures counted)."""
+    ``sim.*`` and ``method.*`` columns) and the summary (markdown, and HTML for the
+    Snakemake report: mean ± standard error over seeds of each method in each setting,
+    with failures counted)."""
     df = load_records(paths)
     with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
-    atomic_write_text(summary_path, summary_markdown(df))
+    tables = summary_tables(df)
+    atomic_write_text(summary_path, summary_markdown(tables))
+    if summary_html is not None:
+        atomic_write_text(summary_html, summary_as_html(tables))
     return df
 
 
@@ -55,28 +60,50 @@ def mean_se(values: pd.Series) -> tuple[float, float]:
     return float(v.mean()), float(se)
 
 
-def summary_markdown(df: pd.DataFrame) -> str:
-    """One markdown table per setting; rows are methods in config order, cells are
-    mean ± s.e. over the seeds whose fit is ok, and the last columns count the runs
-    that were not (failed or timed out, skipped)."""
-    lines = ["# Summary", "",
-             "Mean ± standard error over seeds (fits with status ok only). "
-             "`not ok` counts failed and timed-out fits; `skipped` counts fits the method declined.", ""]
+SUMMARY_NOTE = ("Mean ± standard error over seeds (fits with status ok only). "
+                "'not ok' counts failed and timed-out fits; 'skipped' counts fits the method declined.")
+
+
+def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{setting: table}; rows are methods in config order, cells are mean ± s.e. over
+    the seeds whose fit is ok, and the last columns count the runs that were not
+    (failed or timed out, skipped)."""
+    cols = [c for c in SUMMARY_COLUMNS if c[0] in df.columns]
+    tables = {}
     for setting, sdf in df.groupby("setting", sort=False):
-        lines += [f"## {setting}", ""]
-        cols = [c for c in SUMMARY_COLUMNS if c[0] in df.columns]
-        lines.append("| method | ok | " + " | ".join(h for _, h, _ in cols) + " | not ok | skipped |")
-        lines.append("|---|---|" + "---|" * len(cols) + "---|---|")
+        rows = []
         for method_id, mdf in sdf.groupby("method_id", sort=False):
             ok = mdf[mdf["status"] == "ok"]
-            cells = []
-            for col, _, dec in cols:
+            row = {"method": method_id, "ok": f"{len(ok)}/{len(mdf)}"}
+            for col, header, dec in cols:
                 m, se = mean_se(ok[col]) if len(ok) else (float("nan"), float("nan"))
-                cells.append("–" if np.isnan(m) else
-                             (f"{m:.{dec}f} ± {se:.{dec}f}" if np.isfinite(se) else f"{m:.{dec}f}"))
-            not_ok = int(mdf["status"].isin(["failed", "timeout"]).sum())
-            skipped = int((mdf["status"] == "skipped").sum())
-            lines.append(f"| {method_id} | {len(ok)}/{len(mdf)} | " + " | ".join(cells)
-                         + f" | {not_ok} | {skipped} |")
+                row[header] = ("–" if np.isnan(m) else
+                               (f"{m:.{dec}f} ± {se:.{dec}f}" if np.isfinite(se) else f"{m:.{dec}f}"))
+            row["not ok"] = int(mdf["status"].isin(["failed", "timeout"]).sum())
+            row["skipped"] = int((mdf["status"] == "skipped").sum())
+            rows.append(row)
+        tables[setting] = pd.DataFrame(rows)
+    return tables
+
+
+def summary_markdown(tables: dict[str, pd.DataFrame]) -> str:
+    """The summary tables as one markdown document, a section per setting."""
+    lines = ["# Summary", "", SUMMARY_NOTE.replace("'", "`"), ""]
+    for setting, table in tables.items():
+        lines += [f"## {setting}", "", "| " + " | ".join(table.columns) + " |",
+                  "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
         lines.append("")
     return "\n".join(lines)
+
+
+def summary_as_html(tables: dict[str, pd.DataFrame]) -> str:
+    """The summary tables as one self-contained HTML page."""
+    from html import escape
+
+    parts = ["<html><head><meta charset='utf-8'><style>table{border-collapse:collapse;font:13px sans-serif}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}</style></head><body>",
+             f"<p>{escape(SUMMARY_NOTE)}</p>"]
+    for setting, table in tables.items():
+        parts += [f"<h2>{escape(setting)}</h2>", table.to_html(index=False, escape=True)]
+    return "\n".join(parts + ["</body></html>"])

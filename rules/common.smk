@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
 from dagbench.config import ConfigError, load_plan, load_yaml
-from evaluation.plots import METRICS
+from evaluation.plots import figure_names
 
 try:
     for path in workflow.configfiles:  # config is data: refuse YTE templates (they evaluate code)
@@ -45,3 +45,15 @@ def all_jobs(pattern):
     """``pattern`` filled in for every setting x seed x method."""
     return [pattern.format(setting=s, seed=k, method=m)
             for s in PLAN.settings for k in PLAN.seeds for m in PLAN.methods]
+
+
+def resolved_plan(wildcards=None):
+    """The plan as YAML text: what the run actually uses, defaults included."""
+    import dataclasses
+
+    import yaml
+
+    plan = dataclasses.asdict(PLAN)
+    plan["settings"] = list(plan["settings"].values())
+    plan["methods"] = list(plan["methods"].values())
+    return yaml.safe_dump(plan, sort_keys=False)

@@ -1,10 +1,25 @@
+rule resolved_config:
+    """The configuration as run (every parameter resolved), for the record and the report."""
+    output:
+        report(f"{R}/config.yaml", category="Configuration", caption="../report/config.rst"),
+    params:
+        plan=resolved_plan,
+    log:
+        f"{R}/logs/resolved_config.log",
+    run:
+        from dagbench.io import atomic_write_text
+
+        atomic_write_text(output[0], params.plan)
+
+
 rule aggregate:
-    """The long-format score table and the markdown summary (mean ± s.e.)."""
+    """The long-format score table and the summary (mean ± s.e.), markdown and HTML."""
     input:
         all_jobs(f"{R}/scores/{{setting}}/seed{{seed}}/{{method}}.json"),
     output:
-        csv=f"{R}/tables/scores.csv",
+        csv=report(f"{R}/tables/scores.csv", category="Tables", caption="../report/scores.rst"),
         summary=f"{R}/tables/summary.md",
+        summary_html=report(f"{R}/tables/summary.html", category="Tables", caption="../report/summary.rst"),
     conda:
         ENV
     log:
@@ -13,20 +28,21 @@ rule aggregate:
         f"{R}/benchmarks/aggregate.tsv"
     shell:
         "python -m dagbench aggregate --scores {input:q} --csv {output.csv:q} "
-        "--summary {output.summary:q} > {log:q} 2>&1"
+        "--summary {output.summary:q} --summary-html {output.summary_html:q} > {log:q} 2>&1"
 
 
 rule plot:
-    """Comparison figures: one per metric, ROC curves, runtime."""
+    """Comparison figures (PNG and PDF): one per metric, ROC curves, runtime, accuracy
+    against runtime, adjacency heatmaps."""
     input:
         table=rules.aggregate.output.csv,
         fits=all_jobs(f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json"),
     output:
-        [f"{R}/figures/{m}.png" for m in METRICS],
-        f"{R}/figures/roc.png",
-        f"{R}/figures/runtime.png",
+        [report(f"{R}/figures/{name}", category="Figures", caption="../report/figure.rst")
+         if name.endswith(".png") else f"{R}/figures/{name}" for name in figure_names()],
     params:
         outdir=lambda wildcards, output: os.path.dirname(output[0]),
+        highlight=" ".join(PLAN.highlight),
     conda:
         ENV
     log:
@@ -35,4 +51,4 @@ rule plot:
         f"{R}/benchmarks/plot.tsv"
     shell:
         "MPLBACKEND=Agg python -m dagbench plot --table {input.table:q} "
-        "--outdir {params.outdir:q} > {log:q} 2>&1"
+        "--outdir {params.outdir:q} --highlight {params.highlight} > {log:q} 2>&1"
