@@ -27,7 +27,12 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "n_grad_samples": 128,       # MC samples of the likelihood gradients
     "n_acyclic_samples": 32,     # MC samples of E[h(G)]
     "posterior": "dibs",         # 'dibs' (empirical) or 'dibs+' (weighted by p(G, D))
-    "estimator": "score",        # gradient estimator of ∇_Z E[p(D | G)]
+    "estimator": "score",        # gradient estimator of ∇_Z log E[p(D | G)] (torchdibs.ESTIMATORS)
+    "baseline_decay": 0.9,       # score_ema: decay β of the running-average baseline, in [0, 1)
+    "imle_lambda": 1.0,          # imle: step λ of the target distribution; aimle: its initial λ
+    "imle_difference": "auto",   # imle/aimle: 'forward', 'central' or 'auto' (imle forward, aimle central)
+    "aimle_target": 1.0,         # aimle: λ adapts so this many edges change per sample on average
+    "aimle_step": 0.1,           # aimle: adaptation rate of log λ per step
     "optimizer": "rmsprop",      # 'rmsprop' (paper) or 'adam'
     "grad_clip": 0.0,            # per-particle gradient-norm clip; 0 = off
     "graph_prior": "er",         # 'er' (Erdős–Rényi) or 'sf' (scale-free)
@@ -38,7 +43,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
 
 COMMON_CHOICES: dict[str, tuple] = {
     "posterior": ("dibs", "dibs+"),
-    "estimator": ("score", "gumbel"),
+    "estimator": ("score", "score_loo", "score_ema", "gumbel", "gumbel_st", "imle", "aimle"),
+    "imle_difference": ("auto", "forward", "central"),
     "optimizer": ("rmsprop", "adam"),
     "graph_prior": ("er", "sf"),
     "device": ("cpu", "cuda", "auto"),
@@ -46,8 +52,8 @@ COMMON_CHOICES: dict[str, tuple] = {
 }
 
 _POSITIVE = ("steps", "n_particles", "n_grad_samples", "n_acyclic_samples", "tau", "h_latent", "lr",
-             "edges_per_node", "alpha_slope", "h_theta", "obs_noise", "hidden")
-_NON_NEGATIVE = ("latent_dim", "beta_slope", "grad_clip", "lr_theta")
+             "edges_per_node", "alpha_slope", "h_theta", "obs_noise", "hidden", "imle_lambda", "aimle_target")
+_NON_NEGATIVE = ("latent_dim", "beta_slope", "grad_clip", "lr_theta", "aimle_step")
 
 
 def check_dibs_params(params: dict[str, Any]) -> list[str]:
@@ -59,6 +65,10 @@ def check_dibs_params(params: dict[str, Any]) -> list[str]:
     for key in _NON_NEGATIVE:
         if key in params and params[key] < 0:
             out.append(f"parameter '{key}' = {params[key]!r} must be >= 0")
+    if "baseline_decay" in params and not 0 <= params["baseline_decay"] < 1:
+        out.append(f"parameter 'baseline_decay' = {params['baseline_decay']!r} must be in [0, 1)")
+    if params.get("estimator") == "score_loo" and params.get("n_grad_samples", 2) < 2:
+        out.append("estimator 'score_loo' needs n_grad_samples >= 2")
     return out
 
 
@@ -80,7 +90,11 @@ def fit_dibs_plugin(method: Method, data: Dataset, *, seed: int, model_name: str
                       alpha_slope=p["alpha_slope"], beta_slope=p["beta_slope"], tau=p["tau"],
                       h_latent=p["h_latent"], lr=p["lr"], optimizer=p["optimizer"], grad_clip=p["grad_clip"],
                       n_grad_samples=p["n_grad_samples"], n_acyclic_samples=p["n_acyclic_samples"],
-                      estimator=p["estimator"], dtype=dtype)
+                      estimator=td.make_estimator(
+                          p["estimator"], lenient=True, tau=p["tau"], baseline_decay=p["baseline_decay"],
+                          imle_lambda=p["imle_lambda"], imle_difference=p["imle_difference"],
+                          aimle_target=p["aimle_target"], aimle_step=p["aimle_step"]),
+                      dtype=dtype)
         if model.is_joint:
             dibs = td.JointDiBS(model=model, h_theta=p["h_theta"], lr_theta=p["lr_theta"] or None, **kwargs)
         else:

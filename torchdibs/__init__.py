@@ -10,7 +10,9 @@ import numpy as np
 import torch
 
 from torchdibs.acyclicity import acyclicity, expected_acyclicity
-from torchdibs.estimators import ESTIMATORS, GradientEstimator, GumbelReparam, ScoreFunction, make_estimator
+from torchdibs.estimators import (ESTIMATORS, AdaptivePerturbAndMAP, BaselineScore, GradientEstimator, GumbelReparam,
+                                  GumbelStraightThrough, PerturbAndMAP, ScoreEMA, ScoreFunction, ScoreLeaveOneOut,
+                                  make_estimator)
 from torchdibs.latent import edge_probs, limit_graphs, sample_graphs, soft_graphs
 from torchdibs.likelihoods import BGe, LinearGaussian, MLPGaussian
 from torchdibs.posterior import ParticlePosterior, make_posterior
@@ -21,7 +23,8 @@ __all__ = [
     "BGe", "LinearGaussian", "MLPGaussian", "DiBS", "MarginalDiBS", "JointDiBS", "DiBSResult",
     "ParticlePosterior", "make_posterior", "fit_dibs", "make_model", "acyclicity", "expected_acyclicity",
     "edge_probs", "limit_graphs", "sample_graphs", "soft_graphs", "ESTIMATORS", "GradientEstimator",
-    "ScoreFunction", "GumbelReparam", "make_estimator", "ErdosRenyiPrior", "ScaleFreePrior",
+    "ScoreFunction", "GumbelReparam", "BaselineScore", "ScoreLeaveOneOut", "ScoreEMA", "GumbelStraightThrough",
+    "PerturbAndMAP", "AdaptivePerturbAndMAP", "make_estimator", "ErdosRenyiPrior", "ScaleFreePrior",
     "make_graph_prior", "resolve_device", "DTYPES",
 ]
 
