@@ -76,7 +76,11 @@ def soft_graphs(z: torch.Tensor, alpha: float, eps: torch.Tensor, tau: float = 1
     Returns:
         [P, S, d, d] soft adjacency matrices with entries in (0, 1).
     """
-    s = edge_scores(z)  # [P, d, d]
+    return soft_graphs_from_scores(edge_scores(z), alpha, eps, tau)
+
+
+def soft_graphs_from_scores(s: torch.Tensor, alpha: float, eps: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """``soft_graphs`` from precomputed scores s = U Vᵀ [P, d, d]: -> [P, S, d, d]."""
     g = torch.sigmoid(tau * (eps + alpha * s[:, None]))  # [P, S, d, d]
     return g * offdiag(s.shape[-1], device=s.device, dtype=s.dtype)
 

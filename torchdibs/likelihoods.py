@@ -210,6 +210,10 @@ class LinearGaussian:
         self.C_col = C[ar, :, ar].T.contiguous().to(dtype)  # [d(a), d(j)]  C_j[a, j]
         self.C_diag = C[ar, ar, ar].to(dtype)  # [d]  C_j[j, j]
         self.n_obs = keep.sum(0).to(dtype)  # [d]
+        # without interventions every C_j is the same XᵀX: one [d, d] matrix does for all nodes
+        self._C_shared = self.C[0].T.contiguous() if bool((C == C[0]).all()) else None  # [d(b), d(a)]
+        self._const = float((-0.5 * self.n_obs * (_LOG_2PI + math.log(self.obs_noise))).sum()
+                            - (self.C_diag.double() / (2 * self.obs_noise)).sum())
 
     def init_theta(self, n_particles: int, generator: torch.Generator) -> torch.Tensor:
         """Initial particles: N(mean, σ²) pushed away from 0 by ``min_edge_init``: [P, d·d]."""
@@ -235,6 +239,41 @@ class LinearGaussian:
         z = (th - self.mean_edge) / self.sigma_edge  # [P, 1, d, d]
         log_prior = (g * (-0.5 * z * z - math.log(self.sigma_edge) - 0.5 * _LOG_2PI)).sum((-2, -1))  # [P, S]
         return loglik + log_prior
+
+    def _cw(self, w: torch.Tensor) -> torch.Tensor:
+        """(C_j w_j)_a for w [P, S, d, d] -> [P, S, d(a), d(j)]."""
+        if self._C_shared is not None:  # one GEMM [P·S·d(j), d(b)] @ [d(b), d(a)]
+            d = self.d
+            wt = w.transpose(-1, -2).reshape(-1, d)  # [P·S·d(j), d(b)]
+            return (wt @ self._C_shared).reshape(*w.shape[:-2], d, d).transpose(-1, -2)
+        return torch.einsum("jab,psbj->psaj", self.C, w)
+
+    def log_joint_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g"):
+        """``log_joint`` and its gradient per sample in closed form (no autograd).
+
+        With w = G ⊙ Θ and B = (c − C_j w_j)/σ² (c = C_j[:, j]), ∂ log p(D | G, Θ)/∂w = B, so
+        ∂/∂G = Θ ⊙ B + log N(Θ) and ∂/∂Θ = G ⊙ (B − (Θ − μ)/σ_e²).
+
+        Args:
+            g: [P, S, d, d] graphs (soft or hard); theta: [P, d·d]; wrt: 'g' or 'theta'.
+        Returns:
+            (log_joint [P, S], gradient [P, S, d, d] with respect to g or to Θ [P, d, d]).
+        """
+        d, P = self.d, theta.shape[0]
+        th = theta.reshape(P, 1, d, d)  # [P, 1, d, d]
+        w = g * th  # [P, S, d, d]
+        cw = self._cw(w)  # [P, S, d, d]
+        b = (self.C_col - cw) / self.obs_noise  # [P, S, d, d]  ∂ loglik / ∂w
+        zt = (th - self.mean_edge) / self.sigma_edge  # [P, 1, d, d]
+        lp = -0.5 * zt * zt - (math.log(self.sigma_edge) + 0.5 * _LOG_2PI)  # [P, 1, d, d]
+        # loglik = const + Σ w ⊙ (c − cw/2)/σ² = const + Σ w ⊙ (b + c/σ²)/2
+        lin = torch.addcdiv(b, self.C_col, torch.tensor(self.obs_noise, dtype=b.dtype, device=b.device))
+        value = self._const + 0.5 * (w * lin).sum((-2, -1)) + (g * lp).sum((-2, -1))  # [P, S]
+        if wrt == "g":
+            return value, torch.addcmul(lp, th, b)  # [P, S, d, d]
+        if wrt == "theta":
+            return value, g * (b - (th - self.mean_edge) / self.sigma_edge ** 2)
+        raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
 
     def log_density_rows(self, x, interv_mask, g: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Per-row log densities: x [m, d], interv_mask [m, d], g [K, d, d], theta [K, T] -> [K, m]."""

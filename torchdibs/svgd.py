@@ -27,7 +27,7 @@ import torch
 
 from torchdibs.acyclicity import acyclicity
 from torchdibs.estimators import GradientEstimator, grad_theta, make_estimator
-from torchdibs.latent import limit_graphs
+from torchdibs.latent import edge_probs, limit_graphs, sample_graphs
 from torchdibs.posterior import ParticlePosterior, make_posterior
 from torchdibs.priors import grad_log_prior_z, make_graph_prior
 
@@ -109,6 +109,41 @@ def clip_per_particle(g: torch.Tensor, max_norm: float) -> torch.Tensor:
     norms = g.reshape(g.shape[0], -1).norm(dim=1)  # [P]
     scale = (max_norm / norms.clamp(min=1e-30)).clamp(max=1.0)
     return g * scale.reshape(-1, *([1] * (g.dim() - 1)))
+
+
+# -- closed-form likelihood gradients of joint models ---------------------------------------
+class _JointLogF:
+    """log f(G) = log p(Θ, D | G) for fixed Θ as a ``LogDensity`` (g [P, S, d, d] -> [P, S]).
+
+    When the model has ``log_joint_grad`` (``LinearGaussian``), it also offers
+    ``value_and_grad(g) -> (log f [P, S], ∂ log f/∂g [P, S, d, d])`` in closed form, which
+    the 'gumbel' estimator uses instead of autograd (same estimate up to rounding).
+    """
+
+    def __init__(self, model, theta: torch.Tensor):
+        self.model, self.theta = model, theta
+        if not hasattr(model, "log_joint_grad"):
+            self.value_and_grad = None
+
+    def __call__(self, g: torch.Tensor, *, hard: bool) -> torch.Tensor:
+        return self.model.log_joint(g, self.theta)
+
+    def value_and_grad(self, g: torch.Tensor):
+        return self.model.log_joint_grad(g, self.theta, wrt="g")
+
+
+def grad_theta_closed_form(z: torch.Tensor, theta: torch.Tensor, model, *, alpha: float, n_samples: int,
+                           generator: torch.Generator) -> torch.Tensor:
+    """``estimators.grad_theta`` for a model with ``log_joint_grad``: Σ_m w_m ∇_Θ log p(Θ, D | G_m)
+    with w = softmax(log p(Θ, D | G_m)) over hard samples G_m (the same draws), no autograd.
+
+    Args:
+        z: [P, d, k, 2]; theta: [P, T]. Returns: [P, T].
+    """
+    g = sample_graphs(edge_probs(z, alpha), n_samples, generator)  # [P, S, d, d]
+    lf, gth = model.log_joint_grad(g, theta.detach(), wrt="theta")  # [P, S], [P, S, d, d]
+    w = torch.softmax(lf, dim=1).to(gth.dtype)  # [P, S]
+    return torch.einsum("ps,psij->pij", w, gth).reshape(theta.shape)
 
 
 # -- the DiBS engine -------------------------------------------------------------------------
@@ -204,6 +239,7 @@ class DiBS:
         z = self.sigma_z * torch.randn((self.n_particles, self.d, self.k, 2), generator=generator,
                                        device=self.device, dtype=self.dtype)
         theta = self.model.init_theta(self.n_particles, generator) if self.joint else None
+        self.estimator.reset()  # a running baseline or adapted λ must not leak between runs
         opt = OPTIMIZERS[self.optimizer]
         return DiBSState(z=z, theta=theta, t=0, opt_z=opt(lr=self.lr),
                          opt_theta=opt(lr=self.lr_theta) if self.joint else None)
@@ -213,12 +249,8 @@ class DiBS:
         if not self.joint:
             def f(g, *, hard):
                 return self.model.log_marginal_hard(g) if hard else self.model.log_marginal(g)
-        else:
-            th = theta.detach()
-
-            def f(g, *, hard):
-                return self.model.log_joint(g, th)
-        return f
+            return f
+        return _JointLogF(self.model, theta.detach())
 
     def grad_log_posterior(self, z: torch.Tensor, theta: torch.Tensor | None, t: int,
                            generator: torch.Generator):
@@ -232,8 +264,12 @@ class DiBS:
         alpha, beta = self.alpha(t), self.beta(t)
         gtheta = None
         if self.joint:
-            gtheta = grad_theta(z, theta, self.model.log_joint, alpha=alpha,
-                                n_samples=self.n_grad_samples, generator=generator)  # [P, T]
+            if hasattr(self.model, "log_joint_grad"):  # closed form, same draws as grad_theta
+                gtheta = grad_theta_closed_form(z, theta, self.model, alpha=alpha,
+                                                n_samples=self.n_grad_samples, generator=generator)
+            else:
+                gtheta = grad_theta(z, theta, self.model.log_joint, alpha=alpha,
+                                    n_samples=self.n_grad_samples, generator=generator)  # [P, T]
         gz_lik = self.estimator.grad_z(z, self.log_f(theta), alpha=alpha,
                                        n_samples=self.n_grad_samples, generator=generator)  # [P, d, k, 2]
         gz_prior, h = grad_log_prior_z(z, alpha=alpha, beta=beta, tau=self.tau, sigma_z=self.sigma_z,
@@ -304,7 +340,8 @@ class DiBS:
                 "frac_cyclic_particles": frac_cyclic, "seconds": seconds,
                 "ms_per_step": 1e3 * seconds / max(steps, 1), "estimator": self.estimator.name,
                 "optimizer": self.optimizer, "device": str(self.device), "dtype": str(self.dtype).replace("torch.", ""),
-                **{f"final_{k}": v for k, v in state.last.items()}}
+                **{f"final_{k}": v for k, v in state.last.items()},
+                **{f"estimator_{k}": v for k, v in self.estimator.diagnostics().items()}}
         log.info("DiBS: %d steps, %d particles in %.1f s (%.1f ms/step); %.0f%% cyclic",
                  steps, self.n_particles, seconds, info["ms_per_step"], 100 * frac_cyclic)
         return DiBSResult(z=state.z, theta=state.theta, info=info)

@@ -1,0 +1,112 @@
+"""torchdibs scaling: time per SVGD step and peak memory for d = 20, 50, 100 (200) per model.
+
+Each configuration runs in its own process (so the peak RSS is its own): linear Gaussian
+data with n = 100 rows, ``--particles`` particles (and d = 100 with 30 particles), the
+library-default settings of bench/dibs_vs_reference.py (128 / 32 MC samples, k = d),
+``--steps`` timed SVGD steps from t = 0 after one untimed step. The first steps have the
+densest graphs (α small), the worst case for BGe, whose cost falls as particles sharpen.
+Peak memory: the process's peak RSS minus its RSS after imports and data (CPU), or
+torch.cuda.max_memory_allocated (CUDA).
+
+    python bench/dibs_scaling.py --quick                      # d = 20, 50; ~1 min
+    python bench/dibs_scaling.py --d 20,50,100,200 --steps 5
+    python bench/dibs_scaling.py --device cuda                # when a GPU is there
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+FLOPS_NOTE = "GFLOP/s = the step's dominant arithmetic (see RESULTS.md) / time"
+
+
+def one(model: str, d: int, particles: int, steps: int, threads: int, device: str) -> dict:
+    C.set_threads(threads)
+    import torch
+
+    import torchdibs as td
+    from dibs_vs_reference import SETTINGS
+
+    x, _, _ = C.linear_gaussian_data(d, 100, seed=0)
+    dev = td.resolve_device(device)
+    m = td.make_model(model, x=x, device=dev)
+    cls = td.JointDiBS if m.is_joint else td.MarginalDiBS
+    settings = dict(SETTINGS.get(model, SETTINGS["linear"]))
+    if model == "mlp":
+        settings.update(alpha_slope=0.02, h_theta=1000.0)
+    dibs = cls(model=m, n_particles=particles, graph_prior="er", edges_per_node=2.0, **settings)
+    gen = dibs.make_generator(0)
+    base = C.peak_rss_mib()
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    with torch.no_grad():
+        st = dibs.init_state(gen)
+        st = dibs.step(st, gen)  # t = 0 (α = 0: likelihood gradient skipped)
+        st = dibs.step(st, gen)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            st = dibs.step(st, gen)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        sec = time.perf_counter() - t0
+    out = {"model": model, "d": d, "particles": particles, "steps": steps, "threads": threads,
+           "device": str(dev), "ms_per_step": 1e3 * sec / steps,
+           "peak_rss_mib": C.peak_rss_mib(), "extra_rss_mib": C.peak_rss_mib() - base}
+    if dev.type == "cuda":
+        out["cuda_peak_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="bge,linear,mlp")
+    ap.add_argument("--d", default="20,50,100")
+    ap.add_argument("--particles", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per configuration")
+    ap.add_argument("--quick", action="store_true", help="--d 20,50 --steps 3")
+    ap.add_argument("--json")
+    ap.add_argument("--one", nargs=6, metavar=("MODEL", "D", "P", "STEPS", "THREADS", "DEVICE"),
+                    help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        m, d, p, s, t, dev = a.one
+        print("RESULT " + json.dumps(one(m, int(d), int(p), int(s), int(t), dev)))
+        return
+    if a.quick:
+        a.d, a.steps = "20,50", 3
+    configs = [(m, int(d), a.particles) for m in a.models.split(",") for d in a.d.split(",")]
+    if "100" in a.d.split(",") and a.particles != 30:
+        configs += [(m, 100, 30) for m in a.models.split(",")]
+    rows = []
+    for m, d, p in configs:
+        cmd = [sys.executable, __file__, "--one", m, str(d), str(p), str(a.steps), str(a.threads), a.device]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
+            lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
+            row = json.loads(lines[-1][7:]) if lines else {"model": m, "d": d, "particles": p,
+                                                           "error": (r.stderr.strip().splitlines() or ["?"])[-1]}
+        except subprocess.TimeoutExpired:
+            row = {"model": m, "d": d, "particles": p, "error": f"over {a.timeout:.0f} s"}
+        print(row, flush=True)
+        rows.append(row)
+    cols = ["model", "d", "particles", "steps", "threads", "device", "ms_per_step", "peak_rss_mib",
+            "extra_rss_mib", "cuda_peak_mib", "error"]
+    print(C.fmt_table(rows, [c for c in cols if any(c in r for r in rows)]))
+    if a.json:
+        Path(a.json).write_text(json.dumps({"args": vars(a), "machine": C.machine(), "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
