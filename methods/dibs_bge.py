@@ -125,7 +125,22 @@ def fit_dibs_plugin(method: Method, data: Dataset, *, seed: int, model_name: str
     return GraphPosterior(**out)
 
 
-class DibsBge(Method):
+class DibsMethod(Method):
+    """Shared base of the three DiBS plugins: a subclass sets ``name``, ``defaults`` and
+    ``model`` ('bge', 'linear' or 'mlp'). Its empty ``name`` keeps it out of discovery."""
+
+    model = ""
+    choices = dict(COMMON_CHOICES)
+
+    @classmethod
+    def check_params(cls, params):
+        return check_dibs_params(params)
+
+    def fit(self, data: Dataset, *, seed: int) -> GraphPosterior:
+        return fit_dibs_plugin(self, data, seed=seed, model_name=self.model)
+
+
+class DibsBge(DibsMethod):
     """DiBS (SVGD over latent graph particles) with the BGe marginal likelihood.
 
     Returns the particles' graphs 1[U Vᵀ > 0] (identical ones merged; may be cyclic),
@@ -134,12 +149,5 @@ class DibsBge(Method):
     """
 
     name = "dibs_bge"
+    model = "bge"
     defaults = dict(COMMON_DEFAULTS)
-    choices = dict(COMMON_CHOICES)
-
-    @classmethod
-    def check_params(cls, params):
-        return check_dibs_params(params)
-
-    def fit(self, data: Dataset, *, seed: int) -> GraphPosterior:
-        return fit_dibs_plugin(self, data, seed=seed, model_name="bge")

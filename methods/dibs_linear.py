@@ -5,12 +5,10 @@ h = 5, h_θ = 500, Gumbel (reparameterisation) estimator, observation noise vari
 """
 from __future__ import annotations
 
-from methods.base import GraphPosterior, Method
-from methods.dibs_bge import COMMON_CHOICES, COMMON_DEFAULTS, check_dibs_params, fit_dibs_plugin
-from simulators.base import Dataset
+from methods.dibs_bge import COMMON_DEFAULTS, DibsMethod
 
 
-class DibsLinear(Method):
+class DibsLinear(DibsMethod):
     """Joint DiBS over (G, Θ) with x_j = Σ_i G_ij Θ_ij x_i + N(0, obs_noise).
 
     Returns each particle's graph (may be cyclic) with its own weights G ⊙ Θ as
@@ -19,14 +17,7 @@ class DibsLinear(Method):
     """
 
     name = "dibs_linear"
+    model = "linear"
     defaults = {**COMMON_DEFAULTS, "alpha_slope": 0.2, "h_latent": 5.0, "h_theta": 500.0,
                 "estimator": "gumbel", "obs_noise": 0.1,
                 "lr_theta": 0.0}  # step size of Θ; 0 means lr (the paper)
-    choices = dict(COMMON_CHOICES)
-
-    @classmethod
-    def check_params(cls, params):
-        return check_dibs_params(params)
-
-    def fit(self, data: Dataset, *, seed: int) -> GraphPosterior:
-        return fit_dibs_plugin(self, data, seed=seed, model_name="linear")

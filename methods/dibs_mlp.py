@@ -6,12 +6,10 @@ estimator, observation noise variance 0.1.
 """
 from __future__ import annotations
 
-from methods.base import GraphPosterior, Method
-from methods.dibs_bge import COMMON_CHOICES, COMMON_DEFAULTS, check_dibs_params, fit_dibs_plugin
-from simulators.base import Dataset
+from methods.dibs_bge import COMMON_DEFAULTS, DibsMethod
 
 
-class DibsMlp(Method):
+class DibsMlp(DibsMethod):
     """Joint DiBS over (G, Θ) with x_j = MLP_j(G[:, j] ⊙ x) + N(0, obs_noise).
 
     Returns each particle's graph (may be cyclic) and a ``log_density`` callable
@@ -20,14 +18,7 @@ class DibsMlp(Method):
     """
 
     name = "dibs_mlp"
+    model = "mlp"
     defaults = {**COMMON_DEFAULTS, "alpha_slope": 0.02, "h_latent": 5.0, "h_theta": 1000.0,
                 "estimator": "gumbel", "obs_noise": 0.1, "hidden": 5,
                 "lr_theta": 0.0}  # step size of Θ; 0 means lr (the paper)
-    choices = dict(COMMON_CHOICES)
-
-    @classmethod
-    def check_params(cls, params):
-        return check_dibs_params(params)
-
-    def fit(self, data: Dataset, *, seed: int) -> GraphPosterior:
-        return fit_dibs_plugin(self, data, seed=seed, model_name="mlp")

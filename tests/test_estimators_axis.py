@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import torchdibs as td
+from dibs_helpers import all_graphs, seeded
 from torchdibs.estimators import BaselineScore, ScoreEMA, ScoreLeaveOneOut
 from torchdibs.latent import log_prob_graphs
 
@@ -26,17 +27,6 @@ D, ALPHA = 3, 1.0
 Z_MAX = 5.0
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _all_graphs(d: int) -> torch.Tensor:
-    """[2^(d(d−1)), d, d] float64: every graph p(G | Z) can produce (diagonal 0)."""
-    off = [(i, j) for i in range(d) for j in range(d) if i != j]
-    bits = (torch.arange(2 ** len(off))[:, None] >> torch.arange(len(off))) & 1  # [B, d(d−1)]
-    g = torch.zeros(len(bits), d, d, dtype=torch.float64)
-    g[:, [i for i, _ in off], [j for _, j in off]] = bits.double()
-    return g
 
 
 def _bge() -> td.BGe:
@@ -48,7 +38,7 @@ def _bge() -> td.BGe:
 
 
 BGE = _bge()
-A_FLAT = 0.05 * torch.randn(D, D, generator=_gen(3), dtype=torch.float64)  # small linear log f
+A_FLAT = 0.05 * torch.randn(D, D, generator=seeded(3), dtype=torch.float64)  # small linear log f
 
 
 def log_f_bge(g, *, hard):
@@ -61,12 +51,12 @@ def log_f_flat(g, *, hard):
     return (g * A_FLAT).sum((-2, -1)) + 3.0
 
 
-Z0 = 0.7 * torch.randn(1, D, 2, 2, generator=_gen(0), dtype=torch.float64)  # one particle
+Z0 = 0.7 * torch.randn(1, D, 2, 2, generator=seeded(0), dtype=torch.float64)  # one particle
 
 
 def _exact(log_f) -> tuple[torch.Tensor, float]:
     """(∇_Z log E[f] [d, k, 2], log E[f]) at Z0 by enumerating all 64 graphs."""
-    graphs = _all_graphs(D)
+    graphs = all_graphs(D)
     lf = log_f(graphs, hard=True)  # [64]
     z = Z0.clone().requires_grad_(True)
     log_ef = torch.logsumexp(log_prob_graphs(graphs[None], z[:, None], ALPHA) + lf[None], 1).sum()
@@ -117,7 +107,7 @@ R_UNBIASED, S_SMALL = 8000, 2
 
 def _numerators(est, *, warmup: int = 0, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     exact, log_ef = _exact(log_f_bge)
-    z, gen = _reps(R_UNBIASED), _gen(seed)
+    z, gen = _reps(R_UNBIASED), seeded(seed)
     for _ in range(warmup):  # past calls at the same Z: a baseline history
         est.grad_expectation(z, log_f_bge, alpha=ALPHA, n_samples=S_SMALL, generator=gen, log_scale=log_ef)
     out = est.grad_expectation(z, log_f_bge, alpha=ALPHA, n_samples=S_SMALL, generator=gen, log_scale=log_ef)
@@ -152,7 +142,7 @@ def test_self_normalised_score_estimators_converge_to_the_exact_gradient(name):
     exact, _ = _exact(log_f_bge)
     biases = []
     for S, R in ((16, 2000), (2048, 200)):
-        est, gen, z = td.make_estimator(name), _gen(2), _reps(R)
+        est, gen, z = td.make_estimator(name), seeded(2), _reps(R)
         for _ in range(3 if name == "score_ema" else 0):
             est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=S, generator=gen)
         out = est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=S, generator=gen)
@@ -172,7 +162,7 @@ FLAT_BIAS_BOUND = 0.05
                                      ("imle", {"imle_lambda": 2.0}), ("aimle", {})])
 def test_derivative_based_estimators_are_nearly_unbiased_when_log_f_is_linear(name, kw):
     exact, _ = _exact(log_f_flat)
-    est, gen, z = td.make_estimator(name, **kw), _gen(4), _reps(2000)
+    est, gen, z = td.make_estimator(name, **kw), seeded(4), _reps(2000)
     for _ in range(30 if name == "aimle" else 0):  # let λ adapt
         est.grad_z(z, log_f_flat, alpha=ALPHA, n_samples=64, generator=gen)
     out = est.grad_z(z, log_f_flat, alpha=ALPHA, n_samples=64, generator=gen)
@@ -189,7 +179,7 @@ def test_control_variates_reduce_variance_when_f_is_nearly_flat():
     _, log_ef = _exact(log_f_flat)
 
     def total_var(est, numerator):
-        gen = _gen(5)
+        gen = seeded(5)
         for _ in range(3):
             if numerator:
                 out = est.grad_expectation(z, log_f_flat, alpha=ALPHA, n_samples=S, generator=gen, log_scale=log_ef)
@@ -204,9 +194,9 @@ def test_control_variates_reduce_variance_when_f_is_nearly_flat():
 
 
 def test_plain_baseline_score_is_the_score_estimator():
-    z = torch.randn(3, D, 2, 2, generator=_gen(6), dtype=torch.float64)
-    a = td.make_estimator("score").grad_z(z, log_f_bge, alpha=ALPHA, n_samples=16, generator=_gen(7))
-    b = BaselineScore().grad_z(z, log_f_bge, alpha=ALPHA, n_samples=16, generator=_gen(7))
+    z = torch.randn(3, D, 2, 2, generator=seeded(6), dtype=torch.float64)
+    a = td.make_estimator("score").grad_z(z, log_f_bge, alpha=ALPHA, n_samples=16, generator=seeded(7))
+    b = BaselineScore().grad_z(z, log_f_bge, alpha=ALPHA, n_samples=16, generator=seeded(7))
     torch.testing.assert_close(a, b)
 
 
@@ -214,22 +204,22 @@ def test_plain_baseline_score_is_the_score_estimator():
 def test_ema_state_starts_empty_resets_and_caps_a_stale_baseline():
     z = _reps(5)
     est = td.make_estimator("score_ema", baseline_decay=0.5)
-    first = est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(8))
-    plain = td.make_estimator("score").grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(8))
+    first = est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(8))
+    plain = td.make_estimator("score").grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(8))
     torch.testing.assert_close(first, plain)  # no baseline on the first call
     assert est.log_b.shape == (5,)
-    est.grad_z(z, log_f_bge, alpha=0.0, n_samples=8, generator=_gen(8))  # step 0 of a new run
+    est.grad_z(z, log_f_bge, alpha=0.0, n_samples=8, generator=seeded(8))  # step 0 of a new run
     assert est.log_b is None
-    est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(8))
-    est.grad_z(_reps(7), log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(8))  # other P
+    est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(8))
+    est.grad_z(_reps(7), log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(8))  # other P
     assert est.log_b.shape == (7,)
     # a baseline e^500 above the current mean: capped at the current mean, so the estimate
     # stays finite and as large as the leave-one-out one (no cap: ~e^500 times larger)
     for cap, bound in ((1.0, 10.0), (math.inf, None)):
         est = td.make_estimator("score_ema", baseline_cap=cap)
-        est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(9))
+        est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(9))
         est.log_b = est.log_b + 500.0
-        out = est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=_gen(10))
+        out = est.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=8, generator=seeded(10))
         if bound is not None:
             assert torch.isfinite(out).all() and out.flatten(1).norm(dim=1).max() < bound
         else:
@@ -241,7 +231,7 @@ def test_aimle_adapts_lambda_towards_the_target_number_of_changed_edges():
     fixed, adaptive = td.make_estimator("imle", imle_lambda=0.01), td.make_estimator(
         "aimle", imle_lambda=0.01, aimle_target=1.0, aimle_step=0.2)
     assert not fixed.central and adaptive.central
-    gen = _gen(11)
+    gen = seeded(11)
     for _ in range(60):
         fixed.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=32, generator=gen)
         adaptive.grad_z(z, log_f_bge, alpha=ALPHA, n_samples=32, generator=gen)
@@ -259,9 +249,9 @@ def test_every_estimator_is_registered_shaped_and_selectable_in_the_plugins():
     from methods.dibs_bge import COMMON_CHOICES
 
     assert set(COMMON_CHOICES["estimator"]) == set(td.ESTIMATORS)
-    z = torch.randn(4, D, 5, 2, generator=_gen(12))  # float32
+    z = torch.randn(4, D, 5, 2, generator=seeded(12))  # float32
     for name in td.ESTIMATORS:
-        g = td.make_estimator(name).grad_z(z, log_f_bge, alpha=0.5, n_samples=6, generator=_gen(13))
+        g = td.make_estimator(name).grad_z(z, log_f_bge, alpha=0.5, n_samples=6, generator=seeded(13))
         assert g.shape == z.shape and g.dtype == z.dtype and torch.isfinite(g).all(), name
     with pytest.raises(TypeError):
         td.make_estimator("score", baseline_decay=0.5)

@@ -1,13 +1,13 @@
 """torchdibs: gradient estimators of ∇ log E_{p(G|Z)}[f(G)] against exact enumeration at d = 3."""
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
 import torch
 
 import torchdibs as td
+from dibs_helpers import all_graphs, seeded
 from torchdibs.estimators import grad_theta
 from torchdibs.latent import log_prob_graphs
 
@@ -16,18 +16,6 @@ D = 3
 ALPHA = 1.0
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _all_graphs(d: int) -> torch.Tensor:
-    """[2^(d(d-1)), d, d]: every off-diagonal 0/1 matrix, as p(G | Z) ranges over all of them."""
-    off = [(i, j) for i in range(d) for j in range(d) if i != j]
-    out = torch.zeros(2 ** len(off), d, d, dtype=torch.float64)
-    for b, bits in enumerate(itertools.product((0, 1), repeat=len(off))):
-        for (i, j), v in zip(off, bits):
-            out[b, i, j] = v
-    return out
 
 
 def _data(n: int = 8, seed: int = 0) -> np.ndarray:
@@ -41,8 +29,8 @@ def _data(n: int = 8, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def setup():
     bge = td.BGe(x=_data())
-    z = 0.7 * torch.randn(2, D, 2, 2, generator=_gen(0), dtype=torch.float64)  # [P, d, k, 2]
-    graphs = _all_graphs(D)  # [64, d, d]
+    z = 0.7 * torch.randn(2, D, 2, 2, generator=seeded(0), dtype=torch.float64)  # [P, d, k, 2]
+    graphs = all_graphs(D)  # [64, d, d]
     log_f_all = bge.log_marginal(graphs)  # [64]
     zr = z.clone().requires_grad_(True)
     lp = log_prob_graphs(graphs[None], zr[:, None], ALPHA)  # [P, 64]
@@ -51,7 +39,7 @@ def setup():
 
 
 def _rel_errors(est, bge, z, exact, sizes, reps=2, seed=1):
-    gen = _gen(seed)
+    gen = seeded(seed)
 
     def log_f(g, *, hard):
         return bge.log_marginal(g)
@@ -83,14 +71,14 @@ def test_gumbel_estimator_approaches_exact_gradient(setup):
 def test_theta_gradient_approaches_exact_gradient():
     x = _data(n=12, seed=1)
     lin = td.LinearGaussian(x=x, obs_noise=0.5, dtype=torch.float64)
-    z = 0.7 * torch.randn(2, D, 2, 2, generator=_gen(2), dtype=torch.float64)
-    theta = torch.randn(2, D * D, generator=_gen(3), dtype=torch.float64)  # [P, T]
-    graphs = _all_graphs(D)
+    z = 0.7 * torch.randn(2, D, 2, 2, generator=seeded(2), dtype=torch.float64)
+    theta = torch.randn(2, D * D, generator=seeded(3), dtype=torch.float64)  # [P, T]
+    graphs = all_graphs(D)
     th = theta.clone().requires_grad_(True)
     lj = lin.log_joint(graphs[None].expand(2, -1, -1, -1), th)  # [P, 64]
     lp = log_prob_graphs(graphs[None], z[:, None], ALPHA)  # [P, 64]
     (exact,) = torch.autograd.grad(torch.logsumexp(lp + lj, 1).sum(), th)
-    gen = _gen(4)
+    gen = seeded(4)
     errs = []
     for s in (64, 16384):
         est = grad_theta(z, theta, lin.log_joint, alpha=ALPHA, n_samples=s, generator=gen)
@@ -103,12 +91,12 @@ def test_estimators_are_registered_and_shaped():
     with pytest.raises(ValueError, match="unknown estimator"):
         td.make_estimator("nope")
     bge = td.BGe(x=_data())
-    z = torch.randn(4, D, 5, 2, generator=_gen(5))
+    z = torch.randn(4, D, 5, 2, generator=seeded(5))
 
     def log_f(g, *, hard):
         assert g.shape == (4, 7, D, D)
         return bge.log_marginal(g)
 
     for name in ("score", "gumbel"):
-        g = td.make_estimator(name).grad_z(z, log_f, alpha=0.5, n_samples=7, generator=_gen(6))
+        g = td.make_estimator(name).grad_z(z, log_f, alpha=0.5, n_samples=7, generator=seeded(6))
         assert g.shape == z.shape and g.dtype == z.dtype and torch.isfinite(g).all()
