@@ -153,3 +153,14 @@ def fmt_table(rows: list[dict], cols: list[str]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(f(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def report(rows: list[dict], cols: list[str], args) -> None:
+    """Print the table of ``rows`` (the columns any row has) and, with ``--json``, save the
+    rows with the arguments and the machine description."""
+    import json
+    from pathlib import Path
+
+    print(fmt_table(rows, [c for c in cols if any(c in r for r in rows)]))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "machine": machine(), "rows": rows}, indent=1))

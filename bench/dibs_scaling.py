@@ -103,9 +103,7 @@ def main(argv=None):
         rows.append(row)
     cols = ["model", "d", "particles", "steps", "threads", "device", "ms_per_step", "peak_rss_mib",
             "extra_rss_mib", "cuda_peak_mib", "error"]
-    print(C.fmt_table(rows, [c for c in cols if any(c in r for r in rows)]))
-    if a.json:
-        Path(a.json).write_text(json.dumps({"args": vars(a), "machine": C.machine(), "rows": rows}, indent=1))
+    C.report(rows, cols, a)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Without dibs-lib / jax the script says so and reports our figures only.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -137,9 +136,7 @@ def main(argv=None):
         rows.append(row)
     cols = ["model", "d", "particles", "steps", "threads", "ours_ms", "ref_ms", "ratio",
             "ours_eshd", "ref_eshd", "ours_auroc", "ref_auroc", "ours_frac_cyclic", "ref_frac_cyclic"]
-    print(C.fmt_table(rows, [c for c in cols if any(c in r for r in rows)]))
-    if a.json:
-        Path(a.json).write_text(json.dumps({"args": vars(a), "machine": C.machine(), "rows": rows}, indent=1))
+    C.report(rows, cols, a)
     return rows
 
 

@@ -22,7 +22,6 @@ measured at d = 4 (this batch) and at d = 20 (BGe, 20 particles, S = 32, one thr
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

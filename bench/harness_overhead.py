@@ -32,8 +32,6 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.quick:
         a.reps = 2
-    import numpy as np
-
     from simulators.base import Dataset
 
     tmp = Path(tempfile.mkdtemp(prefix="dagbench_overhead_"))

@@ -14,7 +14,6 @@ Without gcastle the script says so and reports our figures only.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -92,9 +91,7 @@ def main(argv=None):
         rows.append(row)
     cols = ["d", "n", "true_edges", "threads", "ours_s", "ref_s", "ratio", "ours_cpu_s", "ref_cpu_s",
             "ours_shd", "ref_shd"]
-    print(C.fmt_table(rows, [c for c in cols if any(c in r for r in rows)]))
-    if a.json:
-        Path(a.json).write_text(json.dumps({"args": vars(a), "machine": C.machine(), "rows": rows}, indent=1))
+    C.report(rows, cols, a)
     return rows
 
 

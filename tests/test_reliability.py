@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pandas as pd
-import pytest
 
 from dagbench.plugins import EXTRA_DIRS_ENV
 from workflow_helpers import FAULT_PLUGINS, TIMING_COLUMNS, run_snakemake, snakemake_cmd
