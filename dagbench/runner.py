@@ -134,14 +134,17 @@ def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
                 "reason": f"dataset {data_path} is invalid: " + "; ".join(bad)}
     method = get(spec["method"])(**spec["params"])
     method.threads = int(spec.get("threads", 1))
+    rows_used = "all"
+    if data.is_interventional and not method.uses_interventions:
+        data, rows_used = data.observational_only(), "observational only"
     need = method.min_rows(data.d)
     if data.n < need:
-        return {"status": "failed", "error": "TooFewRows",
+        return {"status": "failed", "error": "TooFewRows", "rows_used": rows_used,
                 "reason": f"method '{spec['id']}' needs at least {need} training rows for "
-                          f"d = {data.d}; dataset {data_path} has {data.n}"}
+                          f"d = {data.d}; dataset {data_path} has {data.n} ({rows_used})"}
     reason = method.skip(data)
     if reason:
-        return {"status": "skipped", "reason": reason}
+        return {"status": "skipped", "reason": reason, "rows_used": rows_used}
     t0 = time.perf_counter()
     if spec.get("bootstrap"):
         from dagbench.bootstrap import bootstrap_fit
@@ -161,7 +164,8 @@ def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
                 "reason": f"method '{spec['id']}' returned an invalid result: " + "; ".join(problems),
                 "fit_s": fit_s}
     posterior.save(fit_arrays_path(out), logp_heldout=logp)
-    return {"status": "ok", "fit_s": fit_s, "info": posterior.info}
+    return {"status": "ok", "fit_s": fit_s, "info": posterior.info, "rows_used": rows_used,
+            "n_fit_rows": data.n}
 
 
 def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path | None,
@@ -179,6 +183,7 @@ def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path 
         "setting": setting["id"], "simulator": setting["simulator"], "seed": record["seed"],
         "method_id": method["id"], "method": method["method"], "bootstrap": method.get("bootstrap", 0),
         "status": record["status"], "reason": record.get("reason", ""), "fit_s": record.get("fit_s"),
+        "rows_used": record.get("rows_used", "all"),
     }
     if benchmark is not None and Path(benchmark).exists():
         row.update(read_benchmark(benchmark))

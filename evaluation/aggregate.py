@@ -21,7 +21,8 @@ SUMMARY_COLUMNS = [
 ]
 
 
-ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap", "status", "reason"]
+ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap", "status", "reason",
+              "rows_used"]
 
 
 def load_records(paths: list[str | Path]) -> pd.DataFrame:
@@ -79,6 +80,8 @@ def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 m, se = mean_se(ok[col]) if len(ok) else (float("nan"), float("nan"))
                 row[header] = ("–" if np.isnan(m) else
                                (f"{m:.{dec}f} ± {se:.{dec}f}" if np.isfinite(se) else f"{m:.{dec}f}"))
+            if "rows_used" in sdf and (sdf["rows_used"] != "all").any():  # interventional data
+                row["training rows"] = " / ".join(sorted(set(mdf["rows_used"].astype(str))))
             row["not ok"] = int(mdf["status"].isin(["failed", "timeout"]).sum())
             row["skipped"] = int((mdf["status"] == "skipped").sum())
             rows.append(row)

@@ -153,6 +153,10 @@ class Method(Plugin):
     """
 
     threads: int = 1
+    #: True when ``fit`` models interventions (reads ``data.interv_mask``). Methods that
+    #: do not are given only the observational training rows of interventional data,
+    #: and the score table says so (column ``rows_used``).
+    uses_interventions: bool = False
 
     @classmethod
     def kind(cls) -> str:

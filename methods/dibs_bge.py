@@ -130,6 +130,7 @@ class DibsMethod(Method):
     ``model`` ('bge', 'linear' or 'mlp'). Its empty ``name`` keeps it out of discovery."""
 
     model = ""
+    uses_interventions = True  # the likelihood drops the intervened node's own term
     choices = dict(COMMON_CHOICES)
 
     @classmethod

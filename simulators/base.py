@@ -72,6 +72,14 @@ class Dataset:
     def is_interventional(self) -> bool:
         return bool(self.interv_mask.any())
 
+    def observational_only(self) -> "Dataset":
+        """This dataset with only its training rows that have no intervention (the
+        held-out rows, truth and metadata unchanged)."""
+        keep = ~self.interv_mask.any(axis=1)  # [n]
+        return Dataset(x=self.x[keep], x_heldout=self.x_heldout, g_true=self.g_true,
+                       interv_mask=self.interv_mask[keep], interv_mask_heldout=self.interv_mask_heldout,
+                       node_names=self.node_names, params_true=self.params_true, meta=self.meta)
+
     def problems(self) -> list[str]:
         """Every way this dataset breaks the contract (empty when it is valid)."""
         out = []

@@ -103,3 +103,20 @@ def test_an_invalid_data_file_is_named(tmp_path):
     assert "broken.npz is invalid" in record["reason"]
     assert "g_true has shape (2, 2) but the data has d = 3" in record["reason"]
     assert "non-finite" in record["reason"]
+
+
+def test_interventional_rows_go_only_to_methods_that_model_them(tmp_path):
+    from simulators.base import get as get_simulator
+
+    ds = get_simulator("linear")(d=4, n=80, n_interv_nodes=2, n_interv_rows=20,
+                                 edges_per_node=1.0).simulate(seed=0)
+    assert ds.n == 120 and ds.is_interventional
+    ds.save(tmp_path / "interv.npz")
+    record, _ = run("pc", tmp_path / "interv.npz", tmp_path)
+    assert record["status"] == "ok"
+    assert record["rows_used"] == "observational only" and record["n_fit_rows"] == 80
+    spec = {"id": "dibs", "method": "dibs_bge", "params": {"steps": 5, "n_particles": 2},
+            "timeout_s": 120}
+    record = runner.fit(spec, data=tmp_path / "interv.npz", seed=0, out=tmp_path / "dibs.json")
+    assert record["status"] == "ok"
+    assert record["rows_used"] == "all" and record["n_fit_rows"] == 120

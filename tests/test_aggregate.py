@@ -1,0 +1,36 @@
+"""The summary table: mean ± s.e., failure counts, and the training rows each method used."""
+import pandas as pd
+
+from evaluation.aggregate import mean_se, summary_markdown, summary_tables
+
+
+def records(rows_used_pc="all"):
+    rows = []
+    for seed, (e_pc, e_dibs) in enumerate([(2.0, 1.0), (4.0, 3.0)]):
+        rows.append({"setting": "s", "seed": seed, "method_id": "pc", "status": "ok", "e_shd": e_pc,
+                     "rows_used": rows_used_pc})
+        rows.append({"setting": "s", "seed": seed, "method_id": "dibs", "status": "ok", "e_shd": e_dibs,
+                     "rows_used": "all"})
+    rows.append({"setting": "s", "seed": 2, "method_id": "pc", "status": "timeout", "e_shd": None,
+                 "rows_used": rows_used_pc})
+    return pd.DataFrame(rows)
+
+
+def test_mean_and_standard_error():
+    m, se = mean_se(pd.Series([2.0, 4.0]))
+    assert m == 3.0 and abs(se - 1.0) < 1e-12  # sd 1.414 / sqrt(2)
+
+
+def test_cells_and_counts():
+    table = summary_tables(records())["s"].set_index("method")
+    assert table.loc["pc", "E-SHD ↓"] == "3.0 ± 1.0" and table.loc["pc", "ok"] == "2/3"
+    assert table.loc["pc", "not ok"] == 1 and table.loc["dibs", "not ok"] == 0
+    assert "training rows" not in table.columns  # observational data: nothing to say
+
+
+def test_interventional_settings_say_which_rows_each_method_used():
+    tables = summary_tables(records(rows_used_pc="observational only"))
+    table = tables["s"].set_index("method")
+    assert table.loc["pc", "training rows"] == "observational only"
+    assert table.loc["dibs", "training rows"] == "all"
+    assert "| training rows |" in summary_markdown(tables)
