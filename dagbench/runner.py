@@ -188,10 +188,9 @@ def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path 
     if benchmark is not None and Path(benchmark).exists():
         row.update(read_benchmark(benchmark))
     if record["status"] == "ok":
-        ds = Dataset.load(data)
-        with np.load(fit_arrays_path(fit_record)) as f:
-            arrays = {k: f[k] for k in f.files}
-        row.update(score_fit(arrays, ds))
+        from methods.base import GraphPosterior
+
+        row.update(score_fit(GraphPosterior.load_arrays(fit_arrays_path(fit_record)), Dataset.load(data)))
     row.update({f"sim.{k}": v for k, v in setting["params"].items()})
     row.update({f"method.{k}": v for k, v in method["params"].items()})
     atomic_write_json(out, row)

@@ -43,7 +43,8 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
             samples summed (ties: the first in np.unique's order).
         shd_cpdag: SHD between CPDAGs; the fit's ``cpdag`` vs CPDAG(G*) when the fit has
             one, else sum_{k in A} w~_k SHD(CPDAG(G_k), CPDAG(G*)).
-        auroc, auprc: of ``edge_probs`` (sum_k w_k G_k over all samples when absent) over
+        auroc, auprc: of ``edge_probs`` as saved (``GraphPosterior.marginals``: over the
+            acyclic samples for samplers that may give cycles; sum_k w_k G_k when absent) over
             the off-diagonal entries; auprc is average precision; NaN if G* is empty.
         precision, recall, f1: of the graph {p_ij > 0.5} (``metrics.precision_recall_f1``).
         ll_heldout: (1/m) sum_r log sum_{k in A} w~_k p(x_r | G_k, theta_k), nats per row.

@@ -137,6 +137,7 @@ class GraphPosterior:
 
     @staticmethod
     def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
+        """The arrays ``save`` wrote, as {name: array}."""
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
 

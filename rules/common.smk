@@ -1,6 +1,7 @@
 # Config validation and the helpers every rule uses. The whole config is checked here,
 # when the workflow is parsed, so a misspelt method, simulator or parameter stops the
 # run before any job starts, with one message listing every problem.
+import dataclasses
 import json
 import math
 import os
@@ -31,14 +32,13 @@ wildcard_constraints:
 
 
 def setting_spec(wildcards):
-    s = PLAN.settings[wildcards.setting]
-    return json.dumps({"id": s.id, "simulator": s.simulator, "params": s.params}, sort_keys=True)
+    """The setting as JSON for the job's command line (id, simulator, params)."""
+    return json.dumps(dataclasses.asdict(PLAN.settings[wildcards.setting]), sort_keys=True)
 
 
 def method_spec(wildcards):
-    m = PLAN.methods[wildcards.method]
-    return json.dumps({"id": m.id, "method": m.method, "params": m.params, "bootstrap": m.bootstrap,
-                       "timeout_s": m.timeout_s, "mem_mb": m.mem_mb, "threads": m.threads}, sort_keys=True)
+    """The method variant as JSON (id, method, params, bootstrap and resource limits)."""
+    return json.dumps(dataclasses.asdict(PLAN.methods[wildcards.method]), sort_keys=True)
 
 
 def all_jobs(pattern):
@@ -49,8 +49,6 @@ def all_jobs(pattern):
 
 def resolved_plan(wildcards=None):
     """The plan as YAML text: what the run actually uses, defaults included."""
-    import dataclasses
-
     import yaml
 
     plan = dataclasses.asdict(PLAN)
