@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import torchdibs as td
+from torchdibs.allocator import keep_freed_memory
 from torchdibs.estimators import GumbelReparam, grad_theta
+from torchdibs.latent import logistic_from_uniform, soft_graphs_from_scores, soft_graphs_from_uniform
 from torchdibs.priors import grad_log_prior_z, grad_log_prior_z_autograd, make_graph_prior
 from torchdibs.svgd import _JointLogF, grad_theta_closed_form
 
@@ -18,12 +20,13 @@ def _close(a, b, rtol):
     assert float((a - b).abs().max() / scale) < rtol, float((a - b).abs().max() / scale)
 
 
+@pytest.mark.parametrize("tau", [1.0, 0.7])
 @pytest.mark.parametrize("prior", ["er", "sf"])
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-10), (torch.float32, 1e-4)])
-def test_prior_gradient_closed_form_matches_autograd(prior, dtype, rtol):
+def test_prior_gradient_closed_form_matches_autograd(prior, dtype, rtol, tau):
     d = 7
     z = 0.4 * torch.randn(5, d, d, 2, generator=torch.Generator().manual_seed(0), dtype=dtype)
-    kw = dict(alpha=2.5, beta=3.0, tau=0.7, sigma_z=0.3, graph_prior=make_graph_prior(prior, n_vars=d),
+    kw = dict(alpha=2.5, beta=3.0, tau=tau, sigma_z=0.3, graph_prior=make_graph_prior(prior, n_vars=d),
               n_acyclic_samples=16)
     ga, ha = grad_log_prior_z(z, generator=torch.Generator().manual_seed(3), **kw)
     gb, hb = grad_log_prior_z_autograd(z, generator=torch.Generator().manual_seed(3), **kw)
@@ -32,6 +35,31 @@ def test_prior_gradient_closed_form_matches_autograd(prior, dtype, rtol):
     # and the acyclicity part matters: without it (β = 0) the gradient differs
     g0, _ = grad_log_prior_z(z, generator=torch.Generator().manual_seed(3), **{**kw, "beta": 0.0})
     assert float((g0 - gb).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_soft_graphs_from_uniform_match_the_logistic_path(tau, dtype):
+    # scores from 0 to far past the float32 range of exp, and uniforms including 0 and ~1
+    P, S, d = 3, 400, 5
+    s = torch.linspace(-3.0, 3.0, P * d * d, dtype=dtype).reshape(P, d, d)
+    u = torch.rand(P, S, d, d, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    u[0, 0] = 0.0
+    u[1, 0] = 1 - torch.finfo(dtype).eps
+    for alpha in (0.0, 1.0, 50.0, 2000.0):
+        want = soft_graphs_from_scores(s, alpha, logistic_from_uniform(u), tau)
+        got = soft_graphs_from_uniform(s, alpha, u.clone(), tau)
+        assert torch.isfinite(got).all(), alpha
+        assert float((got - want).abs().max()) < 1e-6, alpha
+        assert float(got.diagonal(dim1=-2, dim2=-1).abs().max()) == 0.0
+
+
+def test_allocator_keeps_freed_memory_on_glibc():
+    import ctypes.util
+    if ctypes.util.find_library("c") is None or not hasattr(ctypes.CDLL(ctypes.util.find_library("c")), "mallopt"):
+        pytest.skip("no glibc mallopt here")
+    assert keep_freed_memory() is True
+    assert keep_freed_memory() is True  # idempotent
 
 
 @pytest.mark.parametrize("interv", [False, True])

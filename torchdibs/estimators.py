@@ -34,8 +34,8 @@ from typing import Callable, ClassVar, Protocol
 
 import torch
 
-from torchdibs.latent import (edge_probs, edge_scores, grad_z_from_scores, logistic_noise, offdiag, sample_graphs,
-                             soft_graphs)
+from torchdibs.latent import (edge_probs, edge_scores, grad_z_from_scores, logistic_from_uniform, logistic_noise,
+                              offdiag, sample_graphs, soft_graphs, soft_graphs_from_uniform, uniform_draws)
 
 
 class LogDensity(Protocol):
@@ -104,14 +104,15 @@ class GumbelReparam(GradientEstimator):
         if alpha == 0:  # soft graphs σ(τ L) do not depend on Z yet: the gradient is exactly 0
             return torch.zeros_like(z)
         P, d = z.shape[0], z.shape[1]
-        eps = logistic_noise((P, n_samples, d, d), generator, device=z.device, dtype=z.dtype)  # [P, S, d, d]
+        u = uniform_draws((P, n_samples, d, d), generator, device=z.device, dtype=z.dtype)  # [P, S, d, d]
         value_and_grad = getattr(log_f, "value_and_grad", None)
         if value_and_grad is not None:  # closed form: Σ_m w_m ∂log f/∂G_m ⊙ τα G_m(1 − G_m) through s
-            g = soft_graphs(z.detach(), alpha, eps, self.tau)  # [P, S, d, d]
+            g = soft_graphs_from_uniform(edge_scores(z.detach()), alpha, u, self.tau)  # [P, S, d, d]
             lf, dg = value_and_grad(g)  # [P, S], [P, S, d, d]
             w = torch.softmax(lf, dim=1).to(g.dtype)  # [P, S]
             grad_s = torch.einsum("ps,psij->pij", w, dg * g * (1.0 - g)) * (self.tau * alpha)  # [P, d, d]
             return grad_z_from_scores(z, grad_s.to(z.dtype))
+        eps = logistic_from_uniform(u)  # [P, S, d, d]
         with torch.enable_grad():
             z_ = z.detach().requires_grad_(True)
             g = soft_graphs(z_, alpha, eps, self.tau)  # [P, S, d, d]

@@ -62,9 +62,44 @@ def sample_graphs(probs: torch.Tensor, n_samples: int, generator: torch.Generato
 def logistic_noise(shape: tuple[int, ...], generator: torch.Generator, *, device=None,
                    dtype=torch.float32) -> torch.Tensor:
     """i.i.d. Logistic(0, 1) noise L = log u − log(1 − u), u ~ U(0, 1), of ``shape``."""
-    tiny = torch.finfo(dtype).tiny
-    u = torch.rand(shape, generator=generator, device=device, dtype=dtype).clamp(tiny, 1 - 1e-7)
+    return logistic_from_uniform(uniform_draws(shape, generator, device=device, dtype=dtype))
+
+
+def logistic_from_uniform(u: torch.Tensor) -> torch.Tensor:
+    """L = log u − log(1 − u) for uniforms u (clamped away from 0 and 1): same shape."""
+    u = u.clamp(torch.finfo(u.dtype).tiny, 1 - 1e-7)
     return torch.log(u) - torch.log1p(-u)
+
+
+def uniform_draws(shape: tuple[int, ...], generator: torch.Generator, *, device=None,
+                  dtype=torch.float32) -> torch.Tensor:
+    """The U(0, 1) draws behind ``logistic_noise`` (the same random stream): [shape]."""
+    return torch.rand(shape, generator=generator, device=device, dtype=dtype)
+
+
+def soft_graphs_from_uniform(s: torch.Tensor, alpha: float, u: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """``soft_graphs_from_scores`` with the noise given as its uniforms u (L = logit u).
+
+    For τ = 1, σ(logit u + a) = u / (u + (1 − u) E) with E = e^(−a): the transcendental
+    work is on the [P, d, d] scores, and the [P, S, d, d] samples need a subtraction, a
+    fused multiply-add and a division (all terms positive: no cancellation) instead of
+    log, log1p and a sigmoid. u is
+    clamped to [tiny, 1 − 1e-7] as in ``logistic_from_uniform`` and E to at most a quarter
+    of the dtype's largest value (reached only where the entry is below 1e-30 anyway), so
+    the result equals the logistic path up to rounding. Other τ take the logistic path.
+
+    Args:
+        s: [P, d, d] scores U Vᵀ.  u: [P, S, d, d] uniforms (overwritten with the result).
+    Returns:
+        [P, S, d, d] soft graphs (the storage of ``u``), diagonal 0.
+    """
+    if tau != 1.0:
+        return soft_graphs_from_scores(s, alpha, logistic_from_uniform(u), tau)
+    e = torch.exp(-alpha * s).clamp_(max=torch.finfo(s.dtype).max / 4)[:, None]  # [P, 1, d, d]
+    u = u.clamp_(torch.finfo(u.dtype).tiny, 1 - 1e-7)
+    g = u.div_(torch.addcmul(u, 1.0 - u, e))  # [P, S, d, d]
+    g.diagonal(dim1=-2, dim2=-1).zero_()
+    return g
 
 
 def soft_graphs(z: torch.Tensor, alpha: float, eps: torch.Tensor, tau: float = 1.0) -> torch.Tensor:

@@ -11,8 +11,7 @@ import math
 import torch
 
 from torchdibs.acyclicity import expected_acyclicity
-from torchdibs.latent import (edge_probs, edge_scores, grad_z_from_scores, logistic_noise,
-                              soft_graphs_from_scores)
+from torchdibs.latent import edge_probs, edge_scores, grad_z_from_scores, soft_graphs_from_uniform, uniform_draws
 
 
 class ErdosRenyiPrior:
@@ -75,9 +74,8 @@ def grad_log_prior_z(z: torch.Tensor, *, alpha: float, beta: float, tau: float, 
     """
     z = z.detach()
     P, d = z.shape[0], z.shape[1]
-    eps = logistic_noise((P, n_acyclic_samples, d, d), generator, device=z.device, dtype=z.dtype)  # [P, S, d, d]
-    s = edge_scores(z)  # [P, d, d]
-    g = soft_graphs_from_scores(s, alpha, eps, tau)  # [P, S, d, d]
+    u = uniform_draws((P, n_acyclic_samples, d, d), generator, device=z.device, dtype=z.dtype)  # [P, S, d, d]
+    g = soft_graphs_from_uniform(edge_scores(z), alpha, u, tau)  # [P, S, d, d]
     m = g / d
     m.diagonal(dim1=-2, dim2=-1).add_(1.0)  # [P, S, d, d]  I + G/d
     md1 = torch.linalg.matrix_power(m, d - 1)  # [P, S, d, d]  M^(d-1)

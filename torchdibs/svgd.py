@@ -26,6 +26,7 @@ from typing import Any, Callable
 import torch
 
 from torchdibs.acyclicity import acyclicity
+from torchdibs.allocator import keep_freed_memory
 from torchdibs.estimators import GradientEstimator, grad_theta, make_estimator
 from torchdibs.latent import edge_probs, limit_graphs, sample_graphs
 from torchdibs.posterior import ParticlePosterior, make_posterior
@@ -318,6 +319,7 @@ class DiBS:
             generator = self.make_generator(seed)
         if progress is None:
             progress = sys.stderr.isatty()
+        keep_freed_memory()  # reuse the per-step temporaries instead of faulting in fresh pages
         state = self.init_state(generator)
         it = range(steps)
         if progress:
