@@ -10,6 +10,7 @@ output files, so they are restricted to a safe pattern.
 """
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -51,16 +52,27 @@ class MethodSpec:
     timeout_s: float = DEFAULT_TIMEOUT_S
     mem_mb: int = 0
     threads: int = 1
+    run_on: list[str] | None = field(default=None, hash=False)  # setting-id patterns; None: all
+
+    def runs_on(self, setting_id: str) -> bool:
+        """Whether this method is fitted on the setting (``run_on`` patterns, fnmatch style)."""
+        return self.run_on is None or any(fnmatch.fnmatchcase(setting_id, p) for p in self.run_on)
 
 
 @dataclass
 class Plan:
-    """Everything the workflow runs: seeds x settings x methods."""
+    """Everything the workflow runs: seeds x settings x methods (a method's ``run_on``
+    can restrict it to some settings)."""
     seeds: list[int]
     settings: dict[str, SettingSpec]
     methods: dict[str, MethodSpec]
     results: str = "results"
     highlight: list[str] = field(default_factory=list)
+
+    def jobs(self) -> list[tuple[str, int, str]]:
+        """Every (setting id, seed, method id) to fit."""
+        return [(s, k, m) for s in self.settings for k in self.seeds for m, spec in self.methods.items()
+                if spec.runs_on(s)]
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -133,8 +145,14 @@ def load_plan(config: dict) -> Plan:
             if mid in methods:
                 problems.append(f"{where}: duplicate method id '{mid}' (give the entry an 'id')")
             limits = {**defaults, **{k: entry[k] for k in ("timeout_s", "mem_mb", "threads") if k in entry}}
-            methods[mid] = MethodSpec(mid, entry["method"], params,
-                                      bootstrap=entry.get("bootstrap", 0), **limits)
+            methods[mid] = MethodSpec(mid, entry["method"], params, bootstrap=entry.get("bootstrap", 0),
+                                      run_on=entry.get("run_on"), **limits)
+        for pattern in entry.get("run_on") or []:
+            if not any(fnmatch.fnmatchcase(sid, pattern) for sid in settings):
+                problems.append(f"{where}.run_on: '{pattern}' matches no setting id "
+                                f"(ids: {', '.join(settings) or 'none'})")
+    settings = _select(settings, config.get("only_settings"), "only_settings", "setting", problems)
+    methods = _select(methods, config.get("only_methods"), "only_methods", "method", problems)
     highlight = config.get("highlight", [])
     for name in highlight:
         if name not in meths:
@@ -143,6 +161,17 @@ def load_plan(config: dict) -> Plan:
         raise ConfigError(problems)
     return Plan(seeds=seeds, settings=settings, methods=methods,
                 results=config.get("results", "results"), highlight=highlight)
+
+
+def _select(specs: dict, patterns: list[str] | None, key: str, kind: str, problems: list[str]) -> dict:
+    """The specs whose ids match one of ``patterns`` (fnmatch; None keeps all)."""
+    if patterns is None:
+        return specs
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    for p in patterns:
+        if not any(fnmatch.fnmatchcase(i, p) for i in specs):
+            problems.append(f"{key}: '{p}' matches no {kind} id (ids: {', '.join(specs) or 'none'})")
+    return {i: spec for i, spec in specs.items() if any(fnmatch.fnmatchcase(i, p) for p in patterns)}
 
 
 def _expand(entry: dict, kind: str, registry: dict, where: str, problems: list[str]):

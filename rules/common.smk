@@ -42,9 +42,8 @@ def method_spec(wildcards):
 
 
 def all_jobs(pattern):
-    """``pattern`` filled in for every setting x seed x method."""
-    return [pattern.format(setting=s, seed=k, method=m)
-            for s in PLAN.settings for k in PLAN.seeds for m in PLAN.methods]
+    """``pattern`` filled in for every (setting, seed, method) the plan fits."""
+    return [pattern.format(setting=s, seed=k, method=m) for s, k, m in PLAN.jobs()]
 
 
 def resolved_plan(wildcards=None):

@@ -41,6 +41,34 @@ def test_list_parameters_expand_into_a_grid_with_readable_ids():
     assert plan.methods["pc[alpha=0.01]"].params["alpha"] == 0.01
 
 
+def test_run_on_restricts_a_method_to_matching_settings():
+    cfg = copy.deepcopy(BASE)
+    cfg["settings"][0]["params"]["d"] = [5, 8]
+    cfg["settings"][0]["id"] = "lin-d{d}"
+    cfg["methods"][0]["run_on"] = ["*-d8"]
+    plan = load_plan(cfg)
+    jobs = plan.jobs()
+    assert ("lin-d8", 0, "pc") in jobs and ("lin-d5", 1, "empty") in jobs
+    assert not any(s == "lin-d5" and m == "pc" for s, _, m in jobs)
+    assert len(jobs) == 2 * (1 + 2)  # seeds x (pc on one setting + empty on both)
+    cfg["methods"][0]["run_on"] = ["*-d9"]
+    (problem,) = problems_of(cfg)
+    assert "methods[0].run_on" in problem and "'*-d9' matches no setting" in problem and "lin-d5" in problem
+
+
+def test_only_settings_and_only_methods_select_a_subset():
+    cfg = copy.deepcopy(BASE)
+    cfg["settings"][0]["params"]["graph"] = ["er", "sf"]
+    cfg["settings"][0]["id"] = "{graph}-lin"
+    cfg["only_settings"] = "er*"  # a single pattern, as --config only_settings=er* gives it
+    cfg["only_methods"] = ["p?"]
+    plan = load_plan(cfg)
+    assert list(plan.settings) == ["er-lin"] and list(plan.methods) == ["pc"]
+    cfg["only_methods"] = ["dibs*"]
+    (problem,) = problems_of(cfg)
+    assert problem.startswith("only_methods: 'dibs*' matches no method id") and "pc, empty" in problem
+
+
 def test_bootstrap_gets_its_own_id_and_limits_inherit():
     cfg = copy.deepcopy(BASE)
     cfg["timeout_s"] = 30
