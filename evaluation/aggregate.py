@@ -17,8 +17,11 @@ SUMMARY_COLUMNS = [
     ("auprc", "AUPRC ↑", 3),
     ("f1", "F1 ↑", 3),
     ("ll_heldout", "held-out LL ↑", 2),
+    ("ll_heldout_interv", "interv. held-out LL ↑", 2),
     ("wall_s", "time [s]", 1),
 ]
+#: columns shown only in settings where some fit has a value (interventional held-out rows)
+OPTIONAL_COLUMNS = {"ll_heldout_interv"}
 
 
 ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap", "status", "reason",
@@ -77,6 +80,8 @@ def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
             ok = mdf[mdf["status"] == "ok"]
             row = {"method": method_id, "ok": f"{len(ok)}/{len(mdf)}"}
             for col, header, dec in cols:
+                if col in OPTIONAL_COLUMNS and not np.isfinite(pd.to_numeric(sdf[col], errors="coerce")).any():
+                    continue
                 m, se = mean_se(ok[col]) if len(ok) else (float("nan"), float("nan"))
                 row[header] = ("–" if np.isnan(m) else
                                (f"{m:.{dec}f} ± {se:.{dec}f}" if np.isfinite(se) else f"{m:.{dec}f}"))

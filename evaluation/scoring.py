@@ -21,7 +21,7 @@ __all__ = ["SCORE_KEYS", "score_fit", "read_benchmark"]
 
 #: Every key ``score_fit`` returns, in order.
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
-              "f1", "ll_heldout", "ell_heldout", "ll_source", "frac_cyclic",
+              "f1", "ll_heldout", "ell_heldout", "ll_heldout_interv", "ll_source", "frac_cyclic",
               "frac_cyclic_unweighted", "all_cyclic", "n_edges_est", "n_edges_true")
 #: The keys that compare with the true graph: NaN for data whose graph is unknown.
 GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
@@ -49,6 +49,8 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         precision, recall, f1: of the graph {p_ij > 0.5} (``metrics.precision_recall_f1``).
         ll_heldout: (1/m) sum_r log sum_{k in A} w~_k p(x_r | G_k, theta_k), nats per row.
         ell_heldout: sum_{k in A} w~_k (1/m) sum_r log p(x_r | G_k, theta_k).
+        ll_heldout_interv: ll_heldout over the held-out rows that carry an intervention
+            (the interventional held-out likelihood; NaN when the split has none).
         ll_source: where theta_k comes from: 'model' (the fit's ``logp_heldout`` [K, m]),
             'linear' (its ``linear_weights``/``noise_vars``) or 'least_squares' (a
             least-squares linear-Gaussian fit of G_k on the training rows; also used for
@@ -109,6 +111,7 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "f1": float(f1),
         "ll_heldout": ll["ll_heldout"],
         "ell_heldout": ll["ell_heldout"],
+        "ll_heldout_interv": ll["ll_heldout_interv"],
         "ll_source": source,
         "frac_cyclic": frac_cyclic(uniq, w_u),
         "frac_cyclic_unweighted": float(np.mean(~is_acyclic(uniq)[inverse])),
@@ -122,25 +125,35 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
 
 
 def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
-    """(heldout_scores dict, ll_source) over the acyclic samples (see score_fit)."""
+    """(heldout_scores dict plus ``ll_heldout_interv``, ll_source) over the acyclic samples
+    (see score_fit). ``ll_heldout_interv`` is ``ll_heldout`` restricted to the held-out rows
+    with an intervention (NaN when there are none)."""
     x_ho, mask_ho = data.x_heldout, data.interv_mask_heldout
     m = len(x_ho)
+    logp, w, source = None, None, "least_squares"
     if not all_cyclic and (fit.get("logp_heldout") is not None or fit.get("linear_weights") is not None):
         acyc = is_acyclic(graphs)
-        w = np.where(acyc, weights, 0.0)
-        k = np.nonzero(w > 0)[0]
+        w_all = np.where(acyc, weights, 0.0)
+        k = np.nonzero(w_all > 0)[0]
+        w = w_all[k]
         if fit.get("logp_heldout") is not None:
             logp = np.asarray(fit["logp_heldout"], dtype=np.float64)
             if logp.shape != (len(graphs), m):
                 raise ValueError(f"logp_heldout has shape {logp.shape}, expected [{len(graphs)}, {m}]")
-            return heldout_scores(logp[k], w[k]), "model"
-        if fit.get("noise_vars") is None:
-            raise ValueError("fit has linear_weights but no noise_vars")
-        logp = linear_gaussian_logpdf(x_ho, mask_ho, np.asarray(fit["linear_weights"])[k],
-                                      np.asarray(fit["noise_vars"])[k])
-        return heldout_scores(logp, w[k]), "linear"
-    W, V = least_squares_fit_many(data.x, data.interv_mask, support)
-    return heldout_scores(linear_gaussian_logpdf(x_ho, mask_ho, W, V), w_sup), "least_squares"
+            logp, source = logp[k], "model"
+        else:
+            if fit.get("noise_vars") is None:
+                raise ValueError("fit has linear_weights but no noise_vars")
+            logp = linear_gaussian_logpdf(x_ho, mask_ho, np.asarray(fit["linear_weights"])[k],
+                                          np.asarray(fit["noise_vars"])[k])
+            source = "linear"
+    if logp is None:
+        W, V = least_squares_fit_many(data.x, data.interv_mask, support)
+        logp, w = linear_gaussian_logpdf(x_ho, mask_ho, W, V), w_sup
+    out = heldout_scores(logp, w)
+    interv_rows = np.asarray(mask_ho, dtype=bool).any(axis=1)  # [m]
+    out["ll_heldout_interv"] = heldout_scores(logp[:, interv_rows], w)["ll_heldout"]
+    return out, source
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:

@@ -34,3 +34,13 @@ def test_interventional_settings_say_which_rows_each_method_used():
     assert table.loc["pc", "training rows"] == "observational only"
     assert table.loc["dibs", "training rows"] == "all"
     assert "| training rows |" in summary_markdown(tables)
+
+
+def test_interventional_heldout_ll_column_only_where_it_has_values():
+    df = records()
+    df["ll_heldout_interv"] = float("nan")
+    assert "interv. held-out LL ↑" not in summary_tables(df)["s"].columns
+    df.loc[df["method_id"] == "dibs", "ll_heldout_interv"] = [-3.0, -5.0]
+    table = summary_tables(df)["s"].set_index("method")
+    assert table.loc["dibs", "interv. held-out LL ↑"] == "-4.00 ± 1.00"
+    assert table.loc["pc", "interv. held-out LL ↑"] == "–"

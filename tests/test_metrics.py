@@ -434,3 +434,22 @@ def test_score_fit_on_saved_graph_posterior(tmp_path, data):
     assert (s["precision"], s["recall"], s["f1"]) == (0.0, 0.0, 0.0)
     # all 6 off-diagonal entries (3 true edges, 3 reversals) are 0.5: all ties
     assert s["auroc"] == 0.5
+
+
+def test_interventional_heldout_ll_scores_only_the_intervened_rows():
+    from simulators.base import get as get_simulator
+
+    ds = get_simulator("linear")(d=5, n=60, n_heldout=40, n_interv_nodes=1, n_interv_rows=15,
+                                 heldout_interventional=True, n_heldout_interv_nodes=2).simulate(seed=3)
+    rows = ds.interv_mask_heldout.any(axis=1)
+    assert rows.sum() == 30 and (~rows).sum() == 40
+    w = ds.params_true["weights"][None]
+    v = (ds.params_true["noise_scale"] ** 2)[None]
+    s = score_fit(point_fit(ds.g_true, linear_weights=w, noise_vars=v), ds)
+    logp = linear_gaussian_logpdf(ds.x_heldout, ds.interv_mask_heldout, w, v)[0]
+    assert s["ll_heldout_interv"] == pytest.approx(logp[rows].mean())
+    assert s["ll_heldout"] == pytest.approx(logp.mean())
+    assert s["ll_heldout_interv"] != pytest.approx(s["ll_heldout"])
+    # observational held-out data: no interventional rows, so NaN
+    obs = get_simulator("linear")(d=5, n=60).simulate(seed=3)
+    assert math.isnan(score_fit(point_fit(obs.g_true), obs)["ll_heldout_interv"])

@@ -19,7 +19,7 @@ TINY = {
         {"method": "random_dag"},
         {"method": "pc", "params": {"alpha": [0.01, 0.1]}},
         {"method": "ges", "bootstrap": 3},
-        {"method": "notears"},
+        {"method": "notears", "run_on": ["*-lin-*"]},  # only on the linear setting
     ],
 }
 
@@ -34,8 +34,9 @@ def tiny_run(tmp_path_factory):
 def test_score_table_has_one_row_per_setting_seed_method(tiny_run):
     df = pd.read_csv(tiny_run / "results" / "tables" / "scores.csv")
     methods = ["empty", "random_dag", "pc[alpha=0.01]", "pc[alpha=0.1]", "boot-ges", "notears"]
-    assert len(df) == 2 * 2 * len(methods)
+    assert len(df) == 2 * 2 * (len(methods) - 1) + 2  # notears: run_on the linear setting only
     assert sorted(df["method_id"].unique()) == sorted(methods)
+    assert set(df.loc[df["method_id"] == "notears", "setting"]) == {"er1-lin-d5"}
     assert set(df["setting"]) == {"er1-lin-d5", "er1-mlp-d5"}
     assert (df["status"] == "ok").all(), df.loc[df["status"] != "ok", ["method_id", "reason"]]
     # parameters of the setting and the method are columns
@@ -104,6 +105,14 @@ def test_logs_and_benchmarks_for_every_compute_job(tiny_run):
 def test_rerun_does_nothing(tiny_run):
     proc = run_snakemake(tiny_run, TINY, "all", "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_subset_from_the_command_line(tmp_path):
+    proc = run_snakemake(tmp_path, TINY, "all", "-n", "--config", "only_settings=*-mlp-*",
+                         "only_methods=[empty, pc*]")
+    fits = [line.split() for line in proc.stdout.splitlines() if line.startswith("fit ")]
+    assert fits and int(fits[0][1]) == 2 * 3  # 2 seeds x (empty, pc[alpha=0.01], pc[alpha=0.1])
+    assert "er1-lin-d5" not in proc.stdout and "notears" not in proc.stdout
 
 
 def test_bad_config_fails_before_any_job_with_a_clear_message(tmp_path):
