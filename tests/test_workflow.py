@@ -1,8 +1,12 @@
 """The whole Snakefile on a tiny config in a temporary folder: tables and figures exist
 and hold what they should."""
+import time
+
 import pandas as pd
 import pytest
 
+import browser
+from evaluation.plots import figure_names
 from workflow_helpers import run_snakemake
 
 TINY = {
@@ -94,6 +98,34 @@ def test_snakemake_report_holds_tables_figures_and_config(tiny_run):
     html = (tiny_run / "report.html").read_text(errors="replace")
     for name in ["summary.html", "scores.csv", "config.yaml", "auroc.png", "roc.png", "adjacency.png"]:
         assert name in html, name
+
+
+@pytest.mark.skipif(not browser.available(), reason="needs chromium and websocket-client")
+def test_report_shows_every_figure_in_a_real_browser(tiny_run):
+    """Open the report in headless Chromium, go to Figures and click each figure's eye
+    icon, as a reader would: each time, the figure must be on the page as a decoded image."""
+    report = tiny_run / "report.html"
+    if not report.exists():
+        run_snakemake(tiny_run, TINY, "--report", "report.html")
+    b = browser.Browser()
+    try:
+        b.open(report)
+        menu = b.js("[...document.querySelectorAll('a,li,div,span')].filter(e => e.innerText"
+                    " && e.innerText.trim() === 'Figures').map(e => (e.click(), 1)).length")
+        assert menu, "no 'Figures' entry in the report's menu"
+        time.sleep(1)
+        shown = {}
+        for name in [f for f in figure_names() if f.endswith(".png")]:
+            clicked = b.js(f"""(() => {{ const row = [...document.querySelectorAll('tr')]
+                .find(r => r.innerText.includes('{name}'));
+                if (!row) return false; row.querySelector('a').click(); return true; }})()""")
+            assert clicked, f"{name} is not listed under Figures"
+            time.sleep(0.5)
+            shown[name] = b.js(f"""[...document.querySelectorAll('img')].filter(i => i.src.includes('{name}')
+                && i.complete && i.naturalWidth > 100).length""")
+    finally:
+        b.close()
+    assert all(shown.values()), shown
 
 
 def test_logs_and_benchmarks_for_every_compute_job(tiny_run):
