@@ -84,11 +84,37 @@ def test_linear_log_joint_grad_matches_autograd(interv):
         m.log_joint_grad(g, th, wrt="x")
 
 
+@pytest.mark.parametrize("interv", [False, True])
+@pytest.mark.parametrize("chunk", [1 << 21, 100])  # one chunk, or one particle per chunk
+def test_mlp_log_joint_grad_matches_autograd(interv, chunk):
+    rng = np.random.default_rng(0)
+    P, S, d, n = 3, 4, 5, 30
+    x = rng.normal(size=(n, d))
+    mask = rng.random((n, d)) < 0.2 if interv else None
+    m = td.MLPGaussian(x=x, interv_mask=mask, hidden=3, obs_noise=0.4, sigma_param=2.0, dtype=torch.float64)
+    m.chunk_elements = chunk
+    th = torch.as_tensor(rng.normal(size=(P, m.n_theta)))
+    g = torch.as_tensor(rng.random((P, S, d, d))) * (1 - torch.eye(d, dtype=torch.float64))
+    value, dg = m.log_joint_grad(g, th, wrt="g")
+    g_ = g.clone().requires_grad_(True)
+    want = m.log_joint(g_, th)
+    (want_dg,) = torch.autograd.grad(want.sum(), g_)
+    _close(value, want.detach(), 1e-12)
+    _close(dg, want_dg, 1e-12)
+    value, dth = m.log_joint_grad(g, th, wrt="theta")  # [P, S, T], one gradient per sample
+    assert dth.shape == (P, S, m.n_theta)
+    for s_ in range(S):
+        th_ = th.clone().requires_grad_(True)
+        (want_dth,) = torch.autograd.grad(m.log_joint(g[:, s_:s_ + 1], th_).sum(), th_)
+        _close(dth[:, s_], want_dth, 1e-12)
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-10), (torch.float32, 1e-4)])
-def test_joint_estimators_closed_form_match_autograd(dtype, rtol):
+def test_joint_estimators_closed_form_match_autograd(dtype, rtol, model):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 5))
-    m = td.LinearGaussian(x=x, dtype=dtype)
+    m = td.make_model(model, x=x, dtype=dtype, hidden=3)
     z = 0.5 * torch.randn(4, 5, 5, 2, generator=torch.Generator().manual_seed(0), dtype=dtype)
     th = m.init_theta(4, torch.Generator().manual_seed(1))
     # Θ gradient: closed form vs autograd, same hard draws
@@ -110,11 +136,18 @@ def test_joint_estimators_closed_form_match_autograd(dtype, rtol):
 
 
 def test_joint_log_f_without_closed_form_falls_back():
+    class OnlyLogJoint:  # a joint model that offers no log_joint_grad
+        def __init__(self, model):
+            self.log_joint = model.log_joint
+
     m = td.MLPGaussian(x=np.random.default_rng(0).normal(size=(20, 3)), hidden=2)
-    assert _JointLogF(m, m.init_theta(2, torch.Generator().manual_seed(0))).value_and_grad is None
+    theta = m.init_theta(2, torch.Generator().manual_seed(0))
+    assert _JointLogF(OnlyLogJoint(m), theta).value_and_grad is None
+    assert _JointLogF(m, theta).value_and_grad is not None
 
 
-def test_dibs_steps_match_plain_paths(monkeypatch):
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+def test_dibs_steps_match_plain_paths(monkeypatch, model):
     """Ten SVGD steps of JointDiBS (float64) with the optimised paths equal those with
     the plain autograd paths switched back in."""
     import torchdibs.svgd as svgd
@@ -122,7 +155,7 @@ def test_dibs_steps_match_plain_paths(monkeypatch):
     x = np.random.default_rng(2).normal(size=(40, 5))
 
     def run():
-        m = td.LinearGaussian(x=x, dtype=torch.float64)
+        m = td.make_model(model, x=x, dtype=torch.float64, hidden=3)
         dibs = td.JointDiBS(model=m, n_particles=4, n_grad_samples=16, n_acyclic_samples=8,
                             alpha_slope=0.5, dtype=torch.float64)
         res = dibs.fit(steps=10, seed=0, progress=False)

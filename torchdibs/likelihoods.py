@@ -308,6 +308,8 @@ class MLPGaussian:
         self.obs_noise, self.sigma_param = float(obs_noise), float(sigma_param)
         self.device, self.dtype = torch.device(device), dtype
         self.keep = _keep_mask(self.x, interv_mask)  # [n, d]
+        self.chunk_elements = 1 << 21  # activations per chunk in log_joint_grad (8 MB in float32)
+        self._loglik_const = float(-0.5 * (_LOG_2PI + math.log(self.obs_noise)) * self.keep.sum())
 
     def init_theta(self, n_particles: int, generator: torch.Generator) -> torch.Tensor:
         """Initial particles drawn from the N(0, σ²) parameter prior: [P, T]."""
@@ -341,6 +343,65 @@ class MLPGaussian:
         prior_rest = (self._log_normal(b1).sum((-2, -1)) + self._log_normal(w2).sum((-2, -1))
                       + self._log_normal(b2).sum(-1))  # [P]
         return loglik + prior_w1 + prior_rest[:, None]
+
+    def log_joint_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g"):
+        """``log_joint`` and its gradient per sample by hand-written backpropagation (no autograd).
+
+        Works in the row-major layout [n, P, S, d, H] so that the first layer of every
+        (particle, sample, node) is one GEMM x [n, d] @ A [d, P·S·d·H], with
+        A[i, p, s, j, h] = G_ij W1_jih, and its backward pass another, xᵀ @ δhid.
+
+        Args:
+            g: [P, S, d, d] graphs (soft or hard); theta: [P, T]; wrt: 'g' or 'theta'.
+        Returns:
+            (log_joint [P, S], gradient [P, S, d, d] with respect to g, or [P, S, T] with
+            respect to theta in the flat layout of ``unpack``).
+        """
+        if wrt not in ("g", "theta"):
+            raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
+        # particles are independent: go through them in chunks whose [n, P_c, S, d, H]
+        # activations stay in cache (every pass over them is memory-bound otherwise)
+        P, S = theta.shape[0], g.shape[1]
+        per_particle = self.x.shape[0] * S * self.d * self.hidden
+        step = max(1, self.chunk_elements // per_particle)
+        parts = [self._log_joint_grad_chunk(g[lo:lo + step], theta[lo:lo + step], wrt)
+                 for lo in range(0, P, step)]
+        return torch.cat([v for v, _ in parts]), torch.cat([gr for _, gr in parts])
+
+    def _log_joint_grad_chunk(self, g: torch.Tensor, theta: torch.Tensor, wrt: str):
+        """``log_joint_grad`` for one chunk of particles: g [P, S, d, d], theta [P, T]."""
+        d, H, P, S = self.d, self.hidden, theta.shape[0], g.shape[1]
+        n = self.x.shape[0]
+        w1, b1, w2, b2 = self.unpack(theta)  # [P, d(j), d(i), H], [P, d, H], [P, d, H], [P, d]
+        inv_var, inv_var_p = 1.0 / self.obs_noise, 1.0 / self.sigma_param ** 2
+        w1_i = w1.permute(2, 0, 1, 3)[:, :, None]  # [d(i), P, 1, d(j), H]
+        a = torch.empty((d, P, S, d, H), dtype=theta.dtype, device=theta.device)  # contiguous for the GEMM
+        torch.mul(g.permute(2, 0, 1, 3)[..., None], w1_i, out=a)  # [d(i), P, S, d(j), H]
+        hid = (self.x @ a.reshape(d, -1)).reshape(n, P, S, d, H)  # [n, P, S, d, H]
+        hid += b1[:, None]
+        r = hid.clamp_(min=0.0)  # relu in place: [n, P, S, d, H]
+        w2_b = w2[:, None]  # [P, 1, d, H]
+        mu = (r * w2_b).sum(-1) + b2[:, None]  # [n, P, S, d]
+        resid = (self.x[:, None, None] - mu).mul_(self.keep[:, None, None])  # [n, P, S, d]
+        loglik = self._loglik_const - (0.5 * inv_var) * (resid * resid).sum((0, 3))  # [P, S]
+        lp_w1 = self._log_normal(w1).sum(-1)  # [P, d(j), d(i)]
+        prior_w1 = (g * lp_w1.transpose(-1, -2)[:, None]).sum((-2, -1))  # [P, S]
+        prior_rest = (self._log_normal(b1).sum((-2, -1)) + self._log_normal(w2).sum((-2, -1))
+                      + self._log_normal(b2).sum(-1))  # [P]
+        value = loglik + prior_w1 + prior_rest[:, None]  # [P, S]
+        d_mu = resid.mul_(inv_var)  # [n, P, S, d]  ∂ loglik / ∂mu
+        d_hid = torch.sign(r).mul_(d_mu[..., None]).mul_(w2_b)  # [n, P, S, d, H]  relu' = sign(r) as r >= 0
+        d_a = (self.x.T @ d_hid.reshape(n, -1)).reshape(d, P, S, d, H)  # [d(i), P, S, d(j), H]
+        if wrt == "g":
+            d_g = (d_a * w1_i).sum(-1).permute(1, 2, 0, 3)  # [P, S, d(i), d(j)]
+            return value, d_g + lp_w1.transpose(-1, -2)[:, None]
+        g_i = g.permute(2, 0, 1, 3)[..., None]  # [d(i), P, S, d(j), 1]
+        d_w1 = (g_i * (d_a - w1_i * inv_var_p)).permute(1, 2, 3, 0, 4)  # [P, S, d(j), d(i), H]
+        d_b1 = d_hid.sum(0) - (b1 * inv_var_p)[:, None]  # [P, S, d, H]
+        d_w2 = (d_mu[..., None] * r).sum(0) - (w2 * inv_var_p)[:, None]  # [P, S, d, H]
+        d_b2 = d_mu.sum(0) - (b2 * inv_var_p)[:, None]  # [P, S, d]
+        return value, torch.cat([d_w1.reshape(P, S, -1), d_b1.reshape(P, S, -1),
+                                 d_w2.reshape(P, S, -1), d_b2], dim=-1)  # [P, S, T]
 
     def log_density_rows(self, x, interv_mask, g: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Per-row log densities: x [m, d], interv_mask [m, d], g [K, d, d], theta [K, T] -> [K, m]."""

@@ -116,7 +116,7 @@ def clip_per_particle(g: torch.Tensor, max_norm: float) -> torch.Tensor:
 class _JointLogF:
     """log f(G) = log p(Θ, D | G) for fixed Θ as a ``LogDensity`` (g [P, S, d, d] -> [P, S]).
 
-    When the model has ``log_joint_grad`` (``LinearGaussian``), it also offers
+    When the model has ``log_joint_grad`` (``LinearGaussian``, ``MLPGaussian``), it also offers
     ``value_and_grad(g) -> (log f [P, S], ∂ log f/∂g [P, S, d, d])`` in closed form, which
     the 'gumbel' estimator uses instead of autograd (same estimate up to rounding).
     """
@@ -142,9 +142,9 @@ def grad_theta_closed_form(z: torch.Tensor, theta: torch.Tensor, model, *, alpha
         z: [P, d, k, 2]; theta: [P, T]. Returns: [P, T].
     """
     g = sample_graphs(edge_probs(z, alpha), n_samples, generator)  # [P, S, d, d]
-    lf, gth = model.log_joint_grad(g, theta.detach(), wrt="theta")  # [P, S], [P, S, d, d]
+    lf, gth = model.log_joint_grad(g, theta.detach(), wrt="theta")  # [P, S], [P, S, ...] per sample
     w = torch.softmax(lf, dim=1).to(gth.dtype)  # [P, S]
-    return torch.einsum("ps,psij->pij", w, gth).reshape(theta.shape)
+    return torch.einsum("ps,pst->pt", w, gth.reshape(*w.shape, -1)).reshape(theta.shape)
 
 
 # -- the DiBS engine -------------------------------------------------------------------------
