@@ -94,6 +94,12 @@ def _settings(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df["setting"]))
 
 
+def _methods_in(style: "Style", sdf: pd.DataFrame) -> list[str]:
+    """The methods (in the style's order) that have a record in this setting's rows."""
+    present = set(sdf["method_id"])
+    return [m for m in style.methods if m in present]
+
+
 def _not_ok_note(sdf: pd.DataFrame) -> str:
     bad = sdf[sdf["status"] != "ok"]
     if bad.empty:
@@ -122,12 +128,12 @@ def _save(fig, stem: Path, *, tight: bool = True) -> list[Path]:
 
 def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem: Path) -> list[Path]:
     settings = _settings(df)
-    methods = style.methods
     fig, axes = _panels(len(settings))
     rng = np.random.default_rng(0)  # jitter only
     for ax, setting in zip(axes, settings):
         sdf = df[df["setting"] == setting]
         ok = sdf[sdf["status"] == "ok"]
+        methods = _methods_in(style, sdf)  # a method with run_on may not be in every setting
         for i, m in enumerate(methods):
             if m in style.highlighted:
                 ax.axvspan(i - 0.5, i + 0.5, color="#F0E442", alpha=0.18, linewidth=0)
@@ -147,7 +153,7 @@ def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem:
         style.emphasise_ticks(ax)
         ax.set_xlim(-0.6, len(methods) - 0.4)
         ax.set_title(setting, fontsize=10)
-        ax.set_ylabel(label)
+        ax.set_ylabel(label.replace(" (", "\n("))  # '(lower is better)' on its own line
         note = _not_ok_note(sdf)
         if note:
             ax.text(0.01, 0.99, note, transform=ax.transAxes, va="top", fontsize=7, color="#D55E00")
@@ -271,17 +277,20 @@ def adjacency_figure(df: pd.DataFrame, results: Path, stem: Path) -> list[Path]:
         seed = sorted(sdf["seed"])[0]
         data = results / "data" / setting / f"seed{seed}.npz"
         truth = np.load(data)["g_true"] if data.exists() else None
-        panels = [("true graph", truth)]
+        panels = [("true graph", truth, "")]
         for m in methods:
             row = sdf[(sdf["method_id"] == m) & (sdf["seed"] == seed)]
+            if row.empty:  # the method's run_on leaves this setting out
+                panels.append((m, None, "not run"))
+                continue
             arrays = _edge_arrays(results, setting, seed, m) if (row["status"] == "ok").all() else None
-            panels.append((m, None if arrays is None else arrays[0]))
-        for c, (title, mat) in enumerate(panels):
+            panels.append((m, None if arrays is None else arrays[0], "not ok"))
+        for c, (title, mat, why) in enumerate(panels):
             ax = axes[r, c]
             ax.set_xticks([])
             ax.set_yticks([])
             if mat is None:
-                ax.text(0.5, 0.5, "not ok", ha="center", va="center", fontsize=7, transform=ax.transAxes)
+                ax.text(0.5, 0.5, why or "missing", ha="center", va="center", fontsize=7, transform=ax.transAxes)
             else:
                 image = ax.imshow(mat, vmin=0, vmax=1, cmap="cividis", interpolation="nearest")
             if r == 0:
