@@ -85,13 +85,18 @@ def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 m, se = mean_se(ok[col]) if len(ok) else (float("nan"), float("nan"))
                 row[header] = ("–" if np.isnan(m) else
                                (f"{m:.{dec}f} ± {se:.{dec}f}" if np.isfinite(se) else f"{m:.{dec}f}"))
-            if "rows_used" in sdf and (sdf["rows_used"] != "all").any():  # interventional data
-                row["training rows"] = " / ".join(sorted(set(mdf["rows_used"].astype(str))))
+            if "rows_used" in sdf and (_rows_used(sdf) != "all").any():  # interventional data
+                row["training rows"] = " / ".join(sorted(set(_rows_used(mdf))))
             row["not ok"] = int(mdf["status"].isin(["failed", "timeout"]).sum())
             row["skipped"] = int((mdf["status"] == "skipped").sum())
             rows.append(row)
         tables[setting] = pd.DataFrame(rows)
     return tables
+
+
+def _rows_used(df: pd.DataFrame) -> pd.Series:
+    """The ``rows_used`` column as strings; records written before it existed (NaN) used all rows."""
+    return df["rows_used"].where(df["rows_used"].notna(), "all").astype(str)
 
 
 def summary_markdown(tables: dict[str, pd.DataFrame]) -> str:

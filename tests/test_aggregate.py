@@ -44,3 +44,11 @@ def test_interventional_heldout_ll_column_only_where_it_has_values():
     table = summary_tables(df)["s"].set_index("method")
     assert table.loc["dibs", "interv. held-out LL ↑"] == "-4.00 ± 1.00"
     assert table.loc["pc", "interv. held-out LL ↑"] == "–"
+
+
+def test_records_without_rows_used_count_as_all_rows():
+    # score records written before rows_used existed, mixed with newer ones (a resumed run)
+    df = records()
+    df.loc[df["method_id"] == "pc", "rows_used"] = float("nan")
+    table = summary_tables(df)["s"]
+    assert "training rows" not in table.columns
