@@ -34,6 +34,11 @@ class ConfigError(ValueError):
         super().__init__("invalid config:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def matches_any(ident: str, patterns: list[str]) -> bool:
+    """Whether ``ident`` matches one of the shell-style patterns (``*``, ``?``; case-sensitive)."""
+    return any(fnmatch.fnmatchcase(ident, p) for p in patterns)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One expanded setting: a simulator with all its parameters resolved."""
@@ -56,7 +61,7 @@ class MethodSpec:
 
     def runs_on(self, setting_id: str) -> bool:
         """Whether this method is fitted on the setting (``run_on`` patterns, fnmatch style)."""
-        return self.run_on is None or any(fnmatch.fnmatchcase(setting_id, p) for p in self.run_on)
+        return self.run_on is None or matches_any(setting_id, self.run_on)
 
 
 @dataclass
@@ -148,7 +153,7 @@ def load_plan(config: dict) -> Plan:
             methods[mid] = MethodSpec(mid, entry["method"], params, bootstrap=entry.get("bootstrap", 0),
                                       run_on=entry.get("run_on"), **limits)
         for pattern in entry.get("run_on") or []:
-            if not any(fnmatch.fnmatchcase(sid, pattern) for sid in settings):
+            if not any(matches_any(sid, [pattern]) for sid in settings):
                 problems.append(f"{where}.run_on: '{pattern}' matches no setting id "
                                 f"(ids: {', '.join(settings) or 'none'})")
     settings = _select(settings, config.get("only_settings"), "only_settings", "setting", problems)
@@ -169,9 +174,9 @@ def _select(specs: dict, patterns: list[str] | None, key: str, kind: str, proble
         return specs
     patterns = [patterns] if isinstance(patterns, str) else patterns
     for p in patterns:
-        if not any(fnmatch.fnmatchcase(i, p) for i in specs):
+        if not any(matches_any(i, [p]) for i in specs):
             problems.append(f"{key}: '{p}' matches no {kind} id (ids: {', '.join(specs) or 'none'})")
-    return {i: spec for i, spec in specs.items() if any(fnmatch.fnmatchcase(i, p) for p in patterns)}
+    return {i: spec for i, spec in specs.items() if matches_any(i, patterns)}
 
 
 def _expand(entry: dict, kind: str, registry: dict, where: str, problems: list[str]):
