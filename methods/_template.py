@@ -76,8 +76,9 @@ class CorrelationThreshold(Method):
         # A point method returns one graph (K = 1); a sampler returns K graphs
         # [K, d, d] with weights [K] summing to 1. Set may_be_cyclic=True only if
         # your samples can contain cycles (evaluation then drops and counts them).
-        # Methods returning an equivalence class also pass cpdag=[d, d] (undirected
-        # edge = 1 both ways) with a consistent DAG extension in graphs.
+        # A method whose answer is a Markov equivalence class returns
+        # GraphPosterior(cpdag=c) instead, c [d, d] with an undirected edge = 1 both
+        # ways: it is scored as the uniform distribution over the DAGs of its class.
         out = GraphPosterior(graphs=g[None], weights=np.ones(1),
                              info={"n_edges": int(g.sum())})   # info: JSON-able diagnostics
 

@@ -28,10 +28,22 @@ class GraphPosterior:
         graphs: [K, d, d] int8 DAG samples (K = 1 for point methods).
         weights: [K] float64, non-negative, summing to 1.
         edge_probs: [d, d] float64 edge marginals; derived from graphs and weights
-            when not given (a method may give its own, e.g. from a CPDAG).
-        cpdag: [d, d] int8 for methods whose answer is an equivalence class:
+            when not given.
+        cpdag: [d, d] int8 for methods whose answer is a Markov equivalence class:
             i -> j is ``cpdag[i, j] = 1, cpdag[j, i] = 0``; an undirected edge i - j is
-            1 in both directions. ``graphs`` then holds a consistent DAG extension.
+            1 in both directions. Such an answer **is** the uniform distribution over
+            the DAGs of its class: ``graphs`` and ``weights`` are filled in from it
+            (every DAG of the class when it has at most ``dagbench.mec.MAX_ENUMERATE``
+            = 1000, else ``dagbench.mec.N_SAMPLES`` = 1000 uniform draws, seeded by the
+            CPDAG), and the edge marginals follow (for the chain A - B - C,
+            p(A -> B) = 1/3). A PDAG is replaced by the CPDAG of its consistent
+            extensions (``dagbench.mec.canonical_cpdag``; ``info['cpdag_changed']``
+            says whether it differed). ``graphs`` given as well must be DAGs of the
+            class; ``edge_probs``, ``linear_weights``, ``noise_vars`` and
+            ``log_density`` cannot be given with a ``cpdag`` (they would belong to
+            particular DAGs). ``info`` gets ``mec_size`` and ``mec_listed`` (all DAGs
+            listed, or sampled). Raises ValueError for a cpdag that is not [d, d] or has
+            no consistent DAG extension.
         linear_weights: [K, d, d] coefficients (``w[k, i, j]``: x_i in x_j's equation)
             and ``noise_vars`` [K, d]: a linear-Gaussian model per sample, used for the
             held-out likelihood.
@@ -43,7 +55,7 @@ class GraphPosterior:
         info: diagnostics worth keeping (iterations, final losses, ...), JSON-able.
     """
 
-    graphs: np.ndarray
+    graphs: np.ndarray | None = None
     weights: np.ndarray | None = None
     edge_probs: np.ndarray | None = None
     cpdag: np.ndarray | None = None
@@ -54,12 +66,41 @@ class GraphPosterior:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.cpdag is not None:
+            self._from_cpdag()
+        if self.graphs is None:
+            raise ValueError("GraphPosterior needs graphs [K, d, d] (or a cpdag)")
         self.graphs = np.asarray(self.graphs)
         if self.graphs.ndim == 2:
             self.graphs = self.graphs[None]
         if self.weights is None:
             self.weights = np.full(len(self.graphs), 1.0 / len(self.graphs))
         self.weights = np.asarray(self.weights, dtype=np.float64)
+
+    def _from_cpdag(self) -> None:
+        """graphs, weights and info from ``cpdag`` (see the class docstring)."""
+        from dagbench.mec import canonical_cpdag, mec_distribution
+
+        given = {k for k in ("edge_probs", "linear_weights", "noise_vars", "log_density")
+                 if getattr(self, k) is not None}
+        if given:
+            raise ValueError(f"GraphPosterior: {', '.join(sorted(given))} cannot be given with a "
+                             "cpdag: the answer is the uniform distribution over its class")
+        raw = np.asarray(self.cpdag)
+        cpdag = canonical_cpdag(raw)                                   # [d, d] int8
+        mec = mec_distribution(cpdag)
+        if self.graphs is not None:
+            from dagbench.graphs import dag_to_cpdag, is_dag
+
+            g = np.asarray(self.graphs)
+            for k, gk in enumerate((g[None] if g.ndim == 2 else g) != 0):
+                if gk.shape != cpdag.shape or not is_dag(gk) or not np.array_equal(dag_to_cpdag(gk), cpdag):
+                    raise ValueError(f"GraphPosterior: graphs[{k}] is not a DAG of the cpdag's "
+                                     "Markov equivalence class")
+        self.cpdag = cpdag
+        self.graphs, self.weights = mec.graphs, mec.weights
+        self.info = {**self.info, "mec_size": int(mec.size), "mec_listed": bool(mec.exact),
+                     "cpdag_changed": bool(not np.array_equal((raw != 0).astype(np.int8), cpdag))}
 
     @property
     def d(self) -> int:
@@ -68,7 +109,8 @@ class GraphPosterior:
     def marginals(self) -> np.ndarray:
         """[d, d] edge probabilities: the given ones, else sum_k w_k G_k over the
         acyclic samples with their weights renormalised (the same posterior over DAGs
-        that E-SHD scores; all samples when none is acyclic)."""
+        that E-SHD scores). When no acyclic sample carries weight, all 0: such an
+        answer is scored as the empty graph on every metric."""
         if self.edge_probs is not None:
             return np.asarray(self.edge_probs, dtype=np.float64)
         from dagbench.graphs import is_dag
@@ -76,8 +118,9 @@ class GraphPosterior:
         w = self.weights
         if self.may_be_cyclic:
             acyclic = np.array([is_dag(g) for g in self.graphs])
-            if acyclic.any() and w[acyclic].sum() > 0:
-                w = np.where(acyclic, w, 0.0) / w[acyclic].sum()
+            if not (acyclic.any() and w[acyclic].sum() > 0):
+                return np.zeros((self.d, self.d))
+            w = np.where(acyclic, w, 0.0) / w[acyclic].sum()
         return np.einsum("k,kij->ij", w, self.graphs.astype(np.float64))
 
     def problems(self, d: int) -> list[str]:

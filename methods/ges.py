@@ -1,4 +1,4 @@
-"""GES (Chickering 2002) through causal-learn, returning a CPDAG and a DAG extension.
+"""GES (Chickering 2002) through causal-learn, returning a CPDAG (its Markov equivalence class).
 
 causal-learn's ``ges`` returns a dict whose ``'G'`` is a GeneralGraph in the same
 endpoint encoding as PC's (``graph[a, b]`` is the mark at a: i -> j is
@@ -25,8 +25,8 @@ class GES(Method):
         max_parents: None (no limit) or an int, causal-learn's ``maxP``.
 
     Interventional rows, if any, are used as if observational. The fit is
-    deterministic; ``seed`` is unused. Output as for PC: ``cpdag``, one consistent DAG
-    extension in ``graphs``, ``edge_probs`` 1 / 0.5 for directed / undirected edges.
+    deterministic; ``seed`` is unused. Output as for PC: the ``cpdag``, scored as the
+    uniform distribution over the DAGs of its class.
     """
 
     name = "ges"

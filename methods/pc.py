@@ -1,4 +1,4 @@
-"""PC (Spirtes & Glymour 1991) through causal-learn, returning a CPDAG and a DAG extension.
+"""PC (Spirtes & Glymour 1991) through causal-learn, returning a CPDAG (its Markov equivalence class).
 
 This file also holds the conversion from causal-learn's endpoint matrices to dagbench
 PDAGs (``causallearn_to_pdag``) and the repair that turns any such PDAG into a CPDAG
@@ -115,17 +115,15 @@ def pdag_with_extension(directed: np.ndarray, undirected: np.ndarray) -> tuple[n
 
 
 def cpdag_posterior(graph: np.ndarray, info: dict) -> GraphPosterior:
-    """GraphPosterior from a causal-learn endpoint matrix: the CPDAG (with the repair
-    rule recorded in ``info['repair']``), its DAG extension as the one sample, and
-    edge marginals 1 for a directed edge, 0.5 each way for an undirected one."""
+    """GraphPosterior from a causal-learn endpoint matrix: its CPDAG (with the repair
+    rule recorded in ``info['repair']``), which the GraphPosterior turns into the
+    uniform distribution over the DAGs of the class (see ``GraphPosterior``)."""
     directed, undirected, counts = causallearn_to_pdag(graph)
     cpdag, dag, repair = pdag_with_extension(directed, undirected)
     undirected_out = (cpdag == 1) & (cpdag.T == 1)
-    edge_probs = np.where(undirected_out, 0.5, cpdag).astype(np.float64)
     info = {**info, **counts, "repair": repair,
             "n_edges": int(dag.sum()), "n_undirected_out": int(undirected_out.sum() // 2)}
-    return GraphPosterior(graphs=dag[None].astype(np.int8), weights=np.ones(1),
-                          edge_probs=edge_probs, cpdag=cpdag.astype(np.int8), info=info)
+    return GraphPosterior(cpdag=cpdag.astype(np.int8), info=info)
 
 
 class PC(Method):
@@ -140,8 +138,8 @@ class PC(Method):
 
     Interventional rows, if any, are used as if observational (PC has no notion of
     interventions). The fit is deterministic; ``seed`` is unused.
-    Output: ``cpdag`` as returned (Meek-closed), ``graphs`` one consistent DAG
-    extension, ``edge_probs`` 1 / 0.5 for directed / undirected edges; see
+    Output: the ``cpdag`` (Meek-closed), scored as the uniform distribution over the
+    DAGs of its Markov equivalence class (``GraphPosterior``); see
     ``pdag_with_extension`` for what happens when PC's output has no extension.
     """
 

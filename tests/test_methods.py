@@ -102,8 +102,11 @@ def test_method_contract(name, data5):
     assert post.weights.dtype == np.float64 and abs(post.weights.sum() - 1) < 1e-9
     if not post.may_be_cyclic:
         assert all(is_dag(g) for g in post.graphs)
-    if post.cpdag is not None:  # the DAG extension lies inside the CPDAG
-        assert not (post.graphs[0] & (1 - post.cpdag)).any()
+    if post.cpdag is not None:  # the DAGs of the class, each inside the CPDAG and with its CPDAG
+        assert post.info["mec_size"] >= len(np.unique(post.graphs.reshape(len(post.graphs), -1), axis=0))
+        for g in post.graphs:
+            assert not (g & (1 - post.cpdag)).any()
+            np.testing.assert_array_equal(dag_to_cpdag(g), post.cpdag)
     again = cls(**small_params(cls)).fit(data5, seed=3)
     np.testing.assert_array_equal(post.graphs, again.graphs)
     np.testing.assert_allclose(post.weights, again.weights, rtol=0, atol=1e-12)
@@ -201,7 +204,9 @@ def test_collider_oriented_chain_undirected(name):
     skel = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
     np.testing.assert_array_equal(post.cpdag, skel)
     assert ((post.graphs[0] | post.graphs[0].T) == skel).all() and is_dag(post.graphs[0])
-    np.testing.assert_array_equal(post.marginals(), 0.5 * skel)
+    # the class's three DAGs 0->1->2, 0<-1<-2, 0<-1->2, equally likely: p(0 -> 1) = 1/3
+    assert len(post.graphs) == 3 and post.info["mec_size"] == 3
+    np.testing.assert_allclose(post.marginals(), [[0, 1 / 3, 0], [2 / 3, 0, 2 / 3], [0, 1 / 3, 0]])
 
 
 def test_params_are_checked():
@@ -296,8 +301,7 @@ def test_empty_and_random_dag():
 # ---------------------------------------------------------------- bootstrap
 
 class _FixedCPDAG(Method):
-    """Always the CPDAG 0 - 1 (extension 0 -> 1), with linear parameters; records the
-    data it saw."""
+    """Always the CPDAG 0 - 1 (a class of two DAGs); records the data it saw."""
 
     name = "_fixed_cpdag_test"
     defaults: dict = {}
@@ -308,10 +312,7 @@ class _FixedCPDAG(Method):
         d = data.d
         g = np.zeros((d, d), np.int8)
         g[0, 1] = 1
-        cpdag = g | g.T
-        edge_probs = np.where(cpdag == 1, 0.5, 0.0)
-        return GraphPosterior(graphs=g[None], cpdag=cpdag, edge_probs=edge_probs,
-                              linear_weights=g[None] * 0.7, noise_vars=np.ones((1, d)))
+        return GraphPosterior(cpdag=g | g.T)
 
 
 def test_bootstrap_resamples_rows_with_masks_and_averages_marginals():
@@ -325,12 +326,11 @@ def test_bootstrap_resamples_rows_with_masks_and_averages_marginals():
     _FixedCPDAG.seen = []
     post = bootstrap_fit(_FixedCPDAG(), data, seed=7, n_boot=6)
     assert post.problems(d) == []
-    assert post.graphs.shape == (6, d, d)
-    np.testing.assert_allclose(post.weights, 1 / 6)
-    # 0.5 each way from the CPDAGs, not the 1 / 0 of the DAG extensions
+    # every resample's class (0 -> 1 and 1 -> 0) gets 1/6, spread evenly over its DAGs
+    assert post.graphs.shape == (12, d, d)
+    np.testing.assert_allclose(post.weights, 1 / 12)
     assert post.edge_probs[0, 1] == pytest.approx(0.5) and post.edge_probs[1, 0] == pytest.approx(0.5)
-    assert post.cpdag is None
-    assert post.linear_weights.shape == (6, d, d) and post.noise_vars.shape == (6, d)
+    assert post.cpdag is None and post.linear_weights is None
     assert post.info["n_boot"] == 6 and post.info["n_with_cpdag"] == 6
     seeds = set()
     for xb, mb, s in _FixedCPDAG.seen:
@@ -352,15 +352,18 @@ def test_bootstrap_pc_edge_probs(data5):
     pc = METHODS["pc"]()
     post = bootstrap_fit(pc, data5, seed=0, n_boot=4)
     assert post.problems(5) == []
-    assert post.graphs.shape == (4, 5, 5)
-    # recompute: the mean of each resample's CPDAG marginals (0.5 for undirected edges)
+    # recompute: each resample's class weighs 1/4, spread evenly over its DAGs
     from dagbench.bootstrap import resample
-    probs = []
+    probs, sizes = [], []
     for child in np.random.SeedSequence(0).spawn(4):
         rows_seed, fit_seed = child.generate_state(2)
-        probs.append(pc.fit(resample(data5, np.random.default_rng(int(rows_seed))), seed=0).marginals())
+        one = pc.fit(resample(data5, np.random.default_rng(int(rows_seed))), seed=0)
+        probs.append(one.marginals())
+        sizes.append(one.info["mec_size"])
+        np.testing.assert_allclose(one.weights, 1 / one.info["mec_size"])
+    assert post.graphs.shape == (sum(sizes), 5, 5)
+    np.testing.assert_allclose(post.weights, np.repeat([1 / (4 * s) for s in sizes], sizes))
     np.testing.assert_allclose(post.edge_probs, np.mean(probs, axis=0))
-    assert np.isin(post.edge_probs * 8, np.arange(9)).all()   # multiples of 1/8
 
 
 # ---------------------------------------------------------------- template
