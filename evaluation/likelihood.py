@@ -18,12 +18,19 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["NOISE_VAR_FLOOR", "NOISE_VAR_NO_DATA", "linear_gaussian_logpdf",
+from simulators.base import COLLINEAR_TOL
+
+__all__ = ["DEGENERATE_FRACTION", "NOISE_VAR_NO_DATA", "linear_gaussian_logpdf",
            "least_squares_fit", "least_squares_fit_many", "heldout_scores"]
 
-#: Smallest noise variance the least-squares fit returns (a node its parents determine
-#: exactly, or fitted on no more rows than it has parents, would otherwise get 0).
-NOISE_VAR_FLOOR = 1e-6
+#: A node's least-squares fit is degenerate when its residual variance is below this
+#: fraction of the node's own variance on its rows, or when it has no more rows than
+#: parents: its parents then determine it (numerically) exactly, the maximum-likelihood
+#: noise variance is 0 and any likelihood would come from a numerical floor. Such a fit
+#: is refused (noise variance NaN), never floored. The value is the dataset check's
+#: ``simulators.base.COLLINEAR_TOL``: data that passed that check cannot give a
+#: degenerate fit unless a node has too few rows for its parents.
+DEGENERATE_FRACTION = COLLINEAR_TOL
 #: Noise variance of a node with no non-intervened training row (nothing to fit): the
 #: variance of a standardised column; its weights are then 0.
 NOISE_VAR_NO_DATA = 1.0
@@ -46,7 +53,8 @@ def linear_gaussian_logpdf(x: np.ndarray, interv_mask: np.ndarray | None,
         weights: [K, d, d] (or [d, d] for K = 1), ``w[k, i, j]``: x_i in x_j's equation.
         noise_vars: [K, d] (or [d]) positive noise variances.
     Returns:
-        [K, m] float64 log densities in nats.
+        [K, m] float64 log densities in nats (NaN for a sample with a NaN noise
+        variance: a refused degenerate fit).
     """
     x = np.asarray(x, dtype=np.float64)                       # [m, d]
     w = np.asarray(weights, dtype=np.float64)
@@ -58,7 +66,7 @@ def linear_gaussian_logpdf(x: np.ndarray, interv_mask: np.ndarray | None,
     m, d = x.shape
     if w.shape[1:] != (d, d) or v.shape != (w.shape[0], d):
         raise ValueError(f"weights {w.shape} / noise_vars {v.shape} do not fit x {x.shape}")
-    if (v <= 0).any():
+    if (v <= 0).any():  # (NaN marks a refused fit and passes through)
         raise ValueError("noise_vars must be positive")
     keep = np.ones((m, d)) if interv_mask is None else (~np.asarray(interv_mask, bool)).astype(np.float64)
     mean = np.einsum("ri,kij->krj", x, w)                     # [K, m, d]
@@ -68,17 +76,24 @@ def linear_gaussian_logpdf(x: np.ndarray, interv_mask: np.ndarray | None,
 
 
 def _fit_node(x: np.ndarray, rows: np.ndarray, j: int, parents: np.ndarray):
-    """OLS of x_j on x_parents over ``rows``: (coefficients [p], noise variance)."""
+    """OLS of x_j on x_parents over ``rows``: (coefficients [p], noise variance), the
+    variance NaN when the fit is degenerate (see ``DEGENERATE_FRACTION``)."""
     n_j = int(rows.sum())
     if n_j == 0:
         return np.zeros(len(parents)), NOISE_VAR_NO_DATA
     y = x[rows, j]                                            # [n_j]
     if len(parents) == 0:
-        return np.zeros(0), max(float(np.mean(y ** 2)), NOISE_VAR_FLOOR)
-    a = x[np.ix_(rows, parents)]                              # [n_j, p]
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)              # minimum-norm when n_j <= p
-    resid = y - a @ coef
-    return coef, max(float(np.mean(resid ** 2)), NOISE_VAR_FLOOR)
+        coef, resid = np.zeros(0), y
+    elif n_j <= len(parents):                                 # underdetermined: no ML fit
+        return np.zeros(len(parents)), float("nan")
+    else:
+        a = x[np.ix_(rows, parents)]                          # [n_j, p]
+        coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+        resid = y - a @ coef
+    var = float(np.mean(resid ** 2))
+    if not var > DEGENERATE_FRACTION * float(np.var(y)):
+        return np.zeros(len(parents)), float("nan")
+    return coef, var
 
 
 def least_squares_fit(x: np.ndarray, interv_mask: np.ndarray | None,
@@ -89,16 +104,19 @@ def least_squares_fit(x: np.ndarray, interv_mask: np.ndarray | None,
     where j is not intervened on; the coefficients are the ordinary least-squares
     solution of x_j on x_pa(j) with **no intercept** (see the module docstring); the
     noise variance is the maximum-likelihood one, the mean squared residual over those
-    rows, floored at ``NOISE_VAR_FLOOR`` (1e-6).
-    Too few rows: with 0 < n_j <= |pa(j)| the least-squares problem is underdetermined
-    and the minimum-norm solution is used (the residuals are then 0 and the variance is
-    the floor); with n_j = 0 the weights are 0 and the variance is
-    ``NOISE_VAR_NO_DATA`` (1.0).
+    rows. There is no floor: a **degenerate** fit, whose residual variance is at most
+    ``DEGENERATE_FRACTION`` (1e-10) times the node's variance on its rows (its parents
+    determine it exactly; e.g. collinear or constant columns), or whose node has no more
+    rows than parents (0 < n_j <= |pa(j)|, underdetermined), gets noise variance NaN and
+    weights 0: it has no maximum-likelihood variance, so the held-out likelihood is
+    refused (NaN) rather than made up by a floor. With n_j = 0 the weights are 0 and the
+    variance is ``NOISE_VAR_NO_DATA`` (1.0).
 
     Args:
         x: [n, d] training rows; interv_mask: [n, d] bool or None; graph: [d, d] 0/1.
     Returns:
-        (weights [d, d] with w[i, j] = 0 unless i -> j, noise_vars [d]).
+        (weights [d, d] with w[i, j] = 0 unless i -> j, noise_vars [d], NaN where the
+        node's fit is degenerate).
     """
     w, v = least_squares_fit_many(x, interv_mask, np.asarray(graph)[None])
     return w[0], v[0]

@@ -17,11 +17,11 @@ from evaluation.metrics import (_acyclic_weights, _as_stack, _norm_weights, aupr
                                 shd, shd_cpdag)
 from simulators.base import Dataset
 
-__all__ = ["SCORE_KEYS", "score_fit", "read_benchmark"]
+__all__ = ["SCORE_KEYS", "score_fit", "scored_edge_probs", "read_benchmark"]
 
 #: Every key ``score_fit`` returns, in order.
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
-              "f1", "ll_heldout", "ell_heldout", "ll_heldout_interv", "ll_source", "frac_cyclic",
+              "f1", "ll_heldout", "ell_heldout", "ll_heldout_interv", "ll_source", "ll_note", "frac_cyclic",
               "frac_cyclic_unweighted", "all_cyclic", "n_edges_est", "n_edges_true")
 #: The keys that compare with the true graph: NaN for data whose graph is unknown.
 GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
@@ -40,13 +40,21 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         shd: the same number as e_shd (the headline SHD is the expected one; for a
             point method, K = 1, it is simply that graph's SHD).
         shd_map: SHD of the highest-weight acyclic graph, the weights of identical
-            samples summed (ties: the first in np.unique's order).
+            samples summed; when several graphs share the highest weight (e.g. the DAGs
+            of one equivalence class), the mean of their SHDs, so no tie is broken by
+            column order.
         shd_cpdag: SHD between CPDAGs; the fit's ``cpdag`` vs CPDAG(G*) when the fit has
             one, else sum_{k in A} w~_k SHD(CPDAG(G_k), CPDAG(G*)).
-        auroc, auprc: of ``edge_probs`` as saved (``GraphPosterior.marginals``: over the
-            acyclic samples for samplers that may give cycles; sum_k w_k G_k when absent) over
-            the off-diagonal entries; auprc is average precision; NaN if G* is empty.
+        auroc, auprc: of the edge marginals of :func:`scored_edge_probs` (``edge_probs``
+            as saved, i.e. ``GraphPosterior.marginals``; all 0 when all cyclic) over the
+            off-diagonal entries; auprc is average precision; NaN if G* is empty.
         precision, recall, f1: of the graph {p_ij > 0.5} (``metrics.precision_recall_f1``).
+
+    Equivalence-class answers (PC, GES, any method giving a ``cpdag``) arrive here as the
+    uniform distribution over the DAGs of their class (``GraphPosterior``), so E-SHD,
+    the edge marginals and everything derived from them are expectations over the class
+    and do not depend on column order; shd_cpdag compares the class's CPDAG.
+    All-cyclic answers follow one rule on every metric: they are the empty graph.
         ll_heldout: (1/m) sum_r log sum_{k in A} w~_k p(x_r | G_k, theta_k), nats per row.
         ell_heldout: sum_{k in A} w~_k (1/m) sum_r log p(x_r | G_k, theta_k).
         ll_heldout_interv: ll_heldout over the held-out rows that carry an intervention
@@ -55,6 +63,10 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
             'linear' (its ``linear_weights``/``noise_vars``) or 'least_squares' (a
             least-squares linear-Gaussian fit of G_k on the training rows; also used for
             the empty graph when all samples are cyclic).
+        ll_note: '' normally; otherwise why the likelihoods are NaN: a least-squares
+            refit that is degenerate (a node its parents determine exactly, or with no
+            more rows than parents; ``likelihood.least_squares_fit``) is refused, never
+            scored through a variance floor.
         frac_cyclic: posterior mass on cyclic samples, sum_k w_k 1[G_k cyclic].
         frac_cyclic_unweighted: fraction of the K samples that are cyclic.
         all_cyclic: True when the acyclic samples carry no weight (bool).
@@ -86,18 +98,17 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
 
     shds = np.array([shd(g, g_true) for g in support], dtype=np.float64)
     e_shd = float(w_sup @ shds)
-    shd_map = float(shds[int(np.argmax(w_sup))])
+    shd_map = float(shds[np.isclose(w_sup, w_sup.max(), rtol=1e-9, atol=0)].mean())
     c_true = dag_to_cpdag(g_true)
     if fit.get("cpdag") is not None:
         s_cpdag = float(shd_cpdag(fit["cpdag"], c_true))
     else:
         s_cpdag = float(sum(wk * shd_cpdag(dag_to_cpdag(g), c_true) for wk, g in zip(w_sup, support)))
 
-    p = fit.get("edge_probs")
-    p = edge_marginals(graphs, weights) if p is None else np.asarray(p, dtype=np.float64)
+    p = scored_edge_probs(fit)
     precision, recall, f1 = precision_recall_f1(p, g_true)
 
-    ll, source = _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic)
+    ll, source, ll_note = _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic)
 
     scores = {
         "shd": e_shd,
@@ -113,6 +124,7 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "ell_heldout": ll["ell_heldout"],
         "ll_heldout_interv": ll["ll_heldout_interv"],
         "ll_source": source,
+        "ll_note": ll_note,
         "frac_cyclic": frac_cyclic(uniq, w_u),
         "frac_cyclic_unweighted": float(np.mean(~is_acyclic(uniq)[inverse])),
         "all_cyclic": bool(all_cyclic),
@@ -124,10 +136,29 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
     return scores
 
 
+def scored_edge_probs(fit: dict[str, np.ndarray]) -> np.ndarray:
+    """[d, d] float64 edge marginals that every edge score (AUROC, AUPRC, precision,
+    recall, F1, the ROC figure) uses for a fit's arrays.
+
+    The fit's ``edge_probs`` when it saved them, else sum_k w_k G_k. One rule for an
+    all-cyclic answer (no acyclic sample carries weight): it is scored as the empty
+    graph on every metric, so its edge marginals are all 0 (AUROC 0.5, AUPRC the share
+    of true edges, precision, recall and F1 of the empty graph), whatever it saved.
+    Raises ValueError for graphs that are not [K, d, d].
+    """
+    graphs = _as_stack(np.asarray(fit["graphs"]))
+    weights = _norm_weights(fit.get("weights"), len(graphs))
+    d = graphs.shape[-1]
+    if _acyclic_weights(graphs, weights)[1]:
+        return np.zeros((d, d))
+    p = fit.get("edge_probs")
+    return edge_marginals(graphs, weights) if p is None else np.asarray(p, dtype=np.float64)
+
+
 def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
-    """(heldout_scores dict plus ``ll_heldout_interv``, ll_source) over the acyclic samples
-    (see score_fit). ``ll_heldout_interv`` is ``ll_heldout`` restricted to the held-out rows
-    with an intervention (NaN when there are none)."""
+    """(heldout_scores dict plus ``ll_heldout_interv``, ll_source, ll_note) over the acyclic
+    samples (see score_fit). ``ll_heldout_interv`` is ``ll_heldout`` restricted to the
+    held-out rows with an intervention (NaN when there are none)."""
     x_ho, mask_ho = data.x_heldout, data.interv_mask_heldout
     m = len(x_ho)
     logp, w, source = None, None, "least_squares"
@@ -147,13 +178,20 @@ def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
             logp = linear_gaussian_logpdf(x_ho, mask_ho, np.asarray(fit["linear_weights"])[k],
                                           np.asarray(fit["noise_vars"])[k])
             source = "linear"
+    note = ""
     if logp is None:
         W, V = least_squares_fit_many(data.x, data.interv_mask, support)
+        bad = np.isnan(V)                                     # [S, d] refused (degenerate) fits
+        if bad.any():
+            names = [data.node_names[j] for j in np.nonzero(bad.any(axis=0))[0]]
+            note = (f"held-out likelihood refused: the least-squares refit of node(s) {', '.join(names)} "
+                    f"is degenerate in {int(bad.any(axis=1).sum())} of {len(support)} graphs (the parents "
+                    "determine the node exactly, or it has no more training rows than parents)")
         logp, w = linear_gaussian_logpdf(x_ho, mask_ho, W, V), w_sup
     out = heldout_scores(logp, w)
     interv_rows = np.asarray(mask_ho, dtype=bool).any(axis=1)  # [m]
     out["ll_heldout_interv"] = heldout_scores(logp[:, interv_rows], w)["ll_heldout"]
-    return out, source
+    return out, source, note
 
 
 def read_benchmark(path: str | Path) -> dict[str, float]:

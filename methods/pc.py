@@ -135,6 +135,18 @@ class PC(Method):
             correlation, linear-Gaussian), 'kci' (kernel; slow: O(n^3) per test),
             'fastkci' or 'rcit' (approximate kernel tests).
         stable: order-independent ("stable") skeleton search.
+        uc_rule, uc_priority: causal-learn's rule for orienting unshielded colliders
+            (0: the separating set found, 1: maxP, 2: definite maxP) and for resolving
+            conflicting colliders (-1: the rule's default, 0: overwrite, 1: orient
+            bidirected, read here as undirected, 2: keep existing colliders, 3/4:
+            stronger colliders first); the defaults are causal-learn's (0, 2).
+
+    Column order: the stable skeleton does not depend on it, but the collider
+    orientations can, when colliders conflict or the separating set found depends on
+    the order (Colombo & Maathuis, JMLR 15, 2014); so PC's scores may change when the
+    columns are permuted, under each of causal-learn's ``uc_rule`` values (seen on a
+    6-node linear-Gaussian dataset). Its equivalence class itself is scored without
+    regard to column order (the uniform distribution over its DAGs).
 
     Interventional rows, if any, are used as if observational (PC has no notion of
     interventions). The fit is deterministic; ``seed`` is unused.
@@ -144,8 +156,9 @@ class PC(Method):
     """
 
     name = "pc"
-    defaults = {"alpha": 0.05, "indep_test": "fisherz", "stable": True}
-    choices = {"indep_test": ("fisherz", "kci", "fastkci", "rcit")}
+    defaults = {"alpha": 0.05, "indep_test": "fisherz", "stable": True, "uc_rule": 0, "uc_priority": 2}
+    choices = {"indep_test": ("fisherz", "kci", "fastkci", "rcit"), "uc_rule": (0, 1, 2),
+               "uc_priority": (-1, 0, 1, 2, 3, 4)}
 
     def min_rows(self, d: int) -> int:
         # the Fisher-z statistic sqrt(n - |S| - 3) needs n > |S| + 3 for sets up to d - 2
@@ -167,5 +180,6 @@ class PC(Method):
             warnings.simplefilter("ignore")
             cg = pc(np.asarray(data.x, dtype=np.float64), alpha=float(p["alpha"]),
                     indep_test=p["indep_test"], stable=bool(p["stable"]),
+                    uc_rule=int(p["uc_rule"]), uc_priority=int(p["uc_priority"]),
                     show_progress=False, verbose=False, node_names=list(data.node_names))
         return cpdag_posterior(cg.G.graph, {"alpha": p["alpha"], "indep_test": p["indep_test"]})

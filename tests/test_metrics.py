@@ -13,7 +13,7 @@ from scipy.stats import norm
 
 from dagbench.graphs import dag_to_cpdag
 from evaluation import metrics as M
-from evaluation.likelihood import (NOISE_VAR_FLOOR, NOISE_VAR_NO_DATA, heldout_scores,
+from evaluation.likelihood import (NOISE_VAR_NO_DATA, heldout_scores,
                                    least_squares_fit, least_squares_fit_many,
                                    linear_gaussian_logpdf)
 from evaluation.scoring import SCORE_KEYS, read_benchmark, score_fit
@@ -266,19 +266,23 @@ def test_least_squares_hand():
     assert v == pytest.approx([(1 + 4) / 2, (0.16 + 0.04) / 2])
 
 
-def test_least_squares_floor_and_too_few_rows():
+def test_least_squares_refuses_degenerate_fits_instead_of_flooring():
     rng = np.random.default_rng(4)
     x = rng.normal(size=(10, 3))
     x[:, 1] = 3 * x[:, 0]  # determined exactly by its parent
     mask = np.zeros((10, 3), bool)
     mask[:, 2] = True      # node 2 never observed
     w, v = least_squares_fit(x, mask, G(3, (0, 1), (1, 2)))
-    assert w[0, 1] == pytest.approx(3.0)
-    assert v[1] == NOISE_VAR_FLOOR
-    assert w[1, 2] == 0 and v[2] == NOISE_VAR_NO_DATA
-    # one row, one parent: minimum-norm exact fit, variance floored
+    assert np.isnan(v[1]) and w[0, 1] == 0      # no ML variance: refused, not floored
+    assert v[0] > 0 and w[1, 2] == 0 and v[2] == NOISE_VAR_NO_DATA
+    # the same node without its parent is an ordinary fit
+    assert least_squares_fit(x, mask, G(3, (1, 2)))[1][1] == pytest.approx(np.mean(x[:, 1] ** 2))
+    # one row, one parent: underdetermined, refused
     w, v = least_squares_fit(x[:1], None, G(3, (0, 2)))
-    assert v[2] == NOISE_VAR_FLOOR and np.isfinite(w).all()
+    assert np.isnan(v[2]) and np.isfinite(w).all()
+    # nearly but not exactly determined (1 - R^2 ~ 1e-8 > 1e-10): an ordinary fit
+    x[:, 1] = 3 * x[:, 0] + 1e-4 * rng.normal(size=10)
+    assert least_squares_fit(x, None, G(3, (0, 1)))[1][1] > 0
 
 
 def test_least_squares_many_equals_one_by_one():
@@ -426,10 +430,12 @@ def test_score_fit_on_saved_graph_posterior(tmp_path, data):
 
     g = data.g_true
     cp = dag_to_cpdag(g)                                   # fully undirected here
-    post = GraphPosterior(graphs=g, edge_probs=np.where(cp + cp.T == 2, 0.5, cp), cpdag=cp)
+    post = GraphPosterior(cpdag=cp)                        # the 3! orders of a triangle
     post.save(tmp_path / "fit.npz")
     s = score_fit(GraphPosterior.load_arrays(tmp_path / "fit.npz"), data)
-    assert s["shd"] == 0 and s["shd_cpdag"] == 0 and s["ll_source"] == "least_squares"
+    # the reversals of the 6 orders against the true one: 0, 1, 1, 2, 2, 3
+    assert s["shd"] == s["e_shd"] == pytest.approx(1.5) and s["shd_map"] == pytest.approx(1.5)
+    assert s["shd_cpdag"] == 0 and s["ll_source"] == "least_squares"
     # every true edge has p = 0.5, not > 0.5: nothing predicted
     assert (s["precision"], s["recall"], s["f1"]) == (0.0, 0.0, 0.0)
     # all 6 off-diagonal entries (3 true edges, 3 reversals) are 0.5: all ties
