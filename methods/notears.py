@@ -31,7 +31,7 @@ import numpy as np
 
 from dagbench.graphs import is_dag
 from methods.base import GraphPosterior, Method
-from simulators.base import Dataset
+from simulators.base import COLLINEAR_TOL, Dataset
 
 
 def notears_objective(S, lambda1: float, rho: float, alpha: float):
@@ -156,7 +156,9 @@ class NOTEARS(Method):
     Output: the support of the thresholded W (one DAG), ``linear_weights`` [1, d, d]
     (the thresholded W) and ``noise_vars`` [1, d], the mean squared residual of each
     node's equation on the training rows (the maximum-likelihood variance of the
-    zero-intercept model the likelihood evaluates). If the thresholded support has a
+    zero-intercept model the likelihood evaluates); when W determines a node exactly
+    (residual variance below ``simulators.base.COLLINEAR_TOL`` of its variance) no
+    parameters are given, so the held-out likelihood is refused, not floored. If the thresholded support has a
     cycle, the weakest edge on a cycle is removed until it is a DAG
     (``info['removed_for_cycles']``). Interventional rows are used as observational.
     Deterministic (W starts at 0); ``seed`` is unused.
@@ -198,6 +200,12 @@ class NOTEARS(Method):
         info["removed_for_cycles"] = removed
         info["n_edges"] = int((W != 0).sum())
         resid = data.x - data.x @ W                                # [n, d]
-        noise = np.maximum(np.mean(resid ** 2, axis=0), 1e-12)     # [d]
-        return GraphPosterior(graphs=(W != 0).astype(np.int8)[None], weights=np.ones(1),
+        noise = np.mean(resid ** 2, axis=0)                        # [d]
+        graph = (W != 0).astype(np.int8)[None]
+        if not (noise > COLLINEAR_TOL * data.x.var(axis=0)).all():
+            # a node its parents determine exactly: no likelihood from a variance floor;
+            # evaluation's least-squares refit refuses it the same way (ll NaN)
+            info["noise_vars_degenerate"] = True
+            return GraphPosterior(graphs=graph, weights=np.ones(1), info=info)
+        return GraphPosterior(graphs=graph, weights=np.ones(1),
                               linear_weights=W[None], noise_vars=noise[None], info=info)
