@@ -15,6 +15,14 @@ from dagbench.io import atomic_write_json, atomic_write_npz
 from dagbench.plugins import Plugin, discover, lookup
 
 
+#: Training data in which some column is a linear function of the others up to this
+#: fraction of its variance (1 - R^2 < COLLINEAR_TOL, intercept included) is degenerate:
+#: exactly collinear, duplicated or constant columns, to the precision data are written
+#: with. ``Dataset.problems`` refuses it; the held-out likelihood's least-squares refit
+#: uses the same number (``evaluation.likelihood.DEGENERATE_FRACTION``).
+COLLINEAR_TOL = 1e-10
+
+
 class DataError(ValueError):
     """A dataset is malformed; the message names the dataset and what is wrong."""
 
@@ -112,9 +120,7 @@ class Dataset:
         if n < 2:
             out.append(f"x has {n} rows; at least 2 are needed")
         elif not out:
-            const = [self.node_names[j] for j in range(d) if np.ptp(self.x[:, j]) == 0]
-            if const:
-                out.append(f"constant columns: {', '.join(const)}")
+            out += degenerate_columns(self.x, self.node_names)
         return out
 
     def save(self, path: str | Path) -> None:
@@ -128,12 +134,85 @@ class Dataset:
 
     @classmethod
     def load(cls, path: str | Path) -> "Dataset":
+        """The dataset saved at ``path``; a DataError with the recorded reason when the
+        simulate step recorded there that this dataset could not be made."""
         path = Path(path)
+        failure = dataset_failure(path)
+        if failure is not None:
+            raise DataError(failure)
         with np.load(path) as f:
             arrays = {k: f[k] for k in f.files}
+        if "data_error" in arrays:  # the marker .npz of a failure whose sidecar is not at hand
+            raise DataError(str(arrays["data_error"]))
         sidecar = json.loads(path.with_suffix(".json").read_text())
         params_true = {k.split(".", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("params_true.")}
         return cls(**arrays, params_true=params_true, node_names=sidecar["node_names"], meta=sidecar["meta"])
+
+
+def dataset_failure(path: str | Path) -> str | None:
+    """The recorded reason when the dataset at ``path`` (.npz; its .json sidecar is read)
+    could not be made (sidecar status ``data_error``, written by the simulate step), else None."""
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.exists():
+        return None
+    record = json.loads(sidecar.read_text())
+    if record.get("status") == "data_error":
+        return str(record.get("reason") or "the dataset could not be made (no reason recorded)")
+    return None
+
+
+def degenerate_columns(x: np.ndarray, names: list[str]) -> list[str]:
+    """Problems of [n, d] training rows that make them a data problem, not a method's:
+    constant columns, and columns that are linear functions of others (collinear or
+    duplicated), each message naming the columns.
+
+    A column counts as a linear function of others when they explain all but
+    ``COLLINEAR_TOL`` (1e-10) of its variance (1 - R^2 < 1e-10, with an intercept, so
+    shifted and rescaled copies count too). Found by a column-pivoted QR of the centred,
+    unit-norm columns (``scipy.linalg.qr``, LAPACK's rank-revealing geqp3): once the
+    largest remaining residual is below the tolerance, every remaining column is such a
+    function of the columns already chosen, and its coefficients are reported. With
+    n - 1 <= d the rows cannot have full rank whatever the variables are, so then only
+    pairs (a column and a rescaled or shifted copy of another) are checked.
+    """
+    import scipy.linalg
+
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    const = [j for j in range(d) if np.ptp(x[:, j]) == 0]
+    out = [f"constant columns: {', '.join(names[j] for j in const)}"] if const else []
+    keep = [j for j in range(d) if j not in const]
+    xc = x[:, keep] - x[:, keep].mean(axis=0)                  # [n, d'] centred
+    norms = np.linalg.norm(xc, axis=0)
+    if len(keep) < 2:
+        return out
+    u = xc / norms                                             # unit-norm columns
+    found: list[tuple[int, list[int]]] = []                    # (column, the columns explaining it)
+    if n - 1 > len(keep):
+        _, r, piv = scipy.linalg.qr(u, mode="economic", pivoting=True)
+        resid2 = np.abs(np.diag(r)) ** 2                       # 1 - R^2 of each pivot given the earlier ones
+        rank = int(np.sum(resid2 >= COLLINEAR_TOL))
+        found = [(int(piv[k]), sorted(int(i) for i in piv[:rank])) for k in range(rank, len(keep))]
+    else:
+        corr = u.T @ u                                          # [d', d'] correlations
+        for b in range(len(keep)):
+            for a in range(b):
+                if 1 - corr[a, b] ** 2 < COLLINEAR_TOL and all(b != f for f, _ in found):
+                    found.append((b, [a]))
+    if found:
+        terms = []
+        for col, basis in found:
+            coef, *_ = np.linalg.lstsq(xc[:, basis], xc[:, col], rcond=None)
+            mean = x[:, keep].mean(axis=0)
+            shift = mean[col] - float(coef @ mean[basis])
+            big = [(c, names[keep[i]]) for c, i in zip(coef, basis) if abs(c) * norms[i] > 1e-6 * norms[col]]
+            rhs = " + ".join(name if abs(c - 1) < 1e-9 else f"{c:.4g}·{name}" for c, name in big) or "0"
+            if abs(shift) > 1e-9 * (np.abs(mean[col]) + norms[col] / np.sqrt(n)):
+                rhs += f" + {shift:.4g}"
+            terms.append(f"{names[keep[col]]} = {rhs}")
+        out.append(f"collinear columns (each a linear function of others, 1 - R² < {COLLINEAR_TOL:g}): "
+                   + "; ".join(terms) + ". Drop or merge them: no structure between them can be learned")
+    return out
 
 
 def standardise(ds: Dataset) -> Dataset:
