@@ -1,9 +1,11 @@
 """The three per-job steps of the workflow: simulate, fit, evaluate.
 
 Each reads and writes files only, so Snakemake (or a person at a shell) can run it as
-one job. ``fit`` always ends in a record with a status (ok, failed, timeout, skipped),
-so one broken method never stops the workflow: the method runs in a child process that
-is killed at its timeout, whatever it is doing (Python, C, BLAS or torch code).
+one job. ``fit`` always ends in a record with a status (ok, failed, timeout, skipped,
+data_error), so one broken method never stops the workflow: the method runs in a child
+process that is killed at its timeout, whatever it is doing (Python, C, BLAS or torch
+code). Likewise ``simulate`` records a dataset that cannot be made instead of failing,
+and every fit on it ends as ``data_error`` without running the method.
 """
 from __future__ import annotations
 
@@ -19,21 +21,44 @@ from typing import Any
 
 import numpy as np
 
-from dagbench.io import atomic_write_json
+from dagbench.io import atomic_write_json, atomic_write_npz
 
 
-def simulate(spec: dict[str, Any], *, seed: int, out: str | Path) -> None:
-    """Simulate setting ``spec`` (id, simulator, params) with ``seed`` into ``out`` (.npz + .json)."""
+def simulate(spec: dict[str, Any], *, seed: int, out: str | Path) -> dict | None:
+    """Simulate setting ``spec`` (id, simulator, params) with ``seed`` into ``out`` (.npz + .json).
+
+    Never raises for a dataset that cannot be made (the simulator raises, or its dataset
+    fails the checks): the outputs are still written, as a recorded failure, so that the
+    other datasets' fits go on. The .json sidecar is then ``{"status": "data_error",
+    "reason", "error", "setting", "seed", "simulator"}`` and the .npz holds only the
+    array ``data_error`` (the reason) in place of a dataset; ``Dataset.load`` raises a
+    DataError with that reason and ``fit`` records every fit on it as ``data_error``.
+    Returns that failure record, or None when the dataset was made."""
     from simulators.base import DataError, get
 
-    sim = get(spec["simulator"])(**spec["params"])
-    ds = sim.simulate(seed=seed)
-    problems = ds.problems()
-    if problems:
-        raise DataError(f"simulator '{spec['simulator']}' (setting {spec['id']}, seed {seed}) "
-                        "produced an invalid dataset: " + "; ".join(problems))
+    what = f"dataset {spec['id']} seed {seed} could not be made by simulator '{spec['simulator']}'"
+    try:
+        sim = get(spec["simulator"])(**spec["params"])
+        ds = sim.simulate(seed=seed)
+        problems = ds.problems()
+        if problems:
+            raise DataError("invalid dataset: " + "; ".join(problems))
+    except Exception as exc:  # one bad dataset is recorded, never stops the others
+        if isinstance(exc, DataError):  # the simulator's own message names what is wrong
+            reason = f"{what}: {exc}"
+        else:  # unexpected: keep the traceback in the rule's log
+            traceback.print_exc()
+            reason = f"{what}: {type(exc).__name__}: {exc}"
+        failure = {"status": "data_error", "error": type(exc).__name__, "reason": reason,
+                   "setting": spec["id"], "seed": seed, "simulator": spec["simulator"]}
+        out = Path(out)
+        atomic_write_npz(out, {"data_error": np.array(reason)})
+        atomic_write_json(out.with_suffix(".json"), failure)
+        print(f"[dagbench] data_error: {reason}", file=sys.stderr)
+        return failure
     ds.meta["setting"] = spec["id"]
     ds.save(out)
+    return None
 
 
 def fit_arrays_path(record_path: str | Path) -> Path:
@@ -45,8 +70,15 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     """Fit method ``spec`` (id, method, params, bootstrap, timeout_s, mem_mb, threads) on
     the dataset at ``data``, writing the arrays to ``out`` with suffix .npz (when ok)
     and the record to ``out`` (.json). Returns the record; never raises for a failing
-    method."""
+    method. On a dataset that ``simulate`` recorded as a failure, the record's status is
+    ``data_error`` (the dataset's reason) and the method is not run."""
+    from simulators.base import dataset_failure
+
     out = Path(out)
+    failure = dataset_failure(data)
+    if failure is not None:
+        return _write_record(spec, data, seed, out, {"status": "data_error", "error": "DataError",
+                                                      "reason": failure}, wall_s=0.0)
     result_path = out.with_name(f".{out.name}.child.json")
     result_path.unlink(missing_ok=True)
     ctx = mp.get_context("fork")
@@ -68,9 +100,14 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
                   "reason": f"the fit process died with {how} before writing a result"
                             + (" (the memory limit or the system's OOM killer?)" if code == -9 else "")}
     result_path.unlink(missing_ok=True)
+    return _write_record(spec, data, seed, out, result, wall_s=time.perf_counter() - start)
+
+
+def _write_record(spec: dict, data: str | Path, seed: int, out: Path, result: dict, *,
+                  wall_s: float) -> dict:
     record = {"setting": Path(data).parent.name, "seed": seed, "method_id": spec["id"],
               "method": spec["method"], "params": spec["params"], "bootstrap": spec.get("bootstrap", 0),
-              "wall_s_total": time.perf_counter() - start, **result}
+              "wall_s_total": wall_s, **result}
     if record["status"] != "ok":
         fit_arrays_path(out).unlink(missing_ok=True)
         print(f"[dagbench] {spec['id']} on {data}: {record['status']}: {record.get('reason', '')}",
@@ -125,12 +162,15 @@ def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
     from methods.base import get
-    from simulators.base import Dataset
+    from simulators.base import DataError, Dataset
 
-    data = Dataset.load(data_path)
+    try:
+        data = Dataset.load(data_path)
+    except DataError as exc:  # a recorded failure that fit's own check did not see
+        return {"status": "data_error", "error": "DataError", "reason": str(exc)}
     bad = data.problems()
     if bad:
-        return {"status": "failed", "error": "InvalidData",
+        return {"status": "data_error", "error": "InvalidData",
                 "reason": f"dataset {data_path} is invalid: " + "; ".join(bad)}
     method = get(spec["method"])(**spec["params"])
     method.threads = int(spec.get("threads", 1))

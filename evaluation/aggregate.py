@@ -65,16 +65,20 @@ def mean_se(values: pd.Series) -> tuple[float, float]:
 
 
 SUMMARY_NOTE = ("Mean ± standard error over seeds (fits with status ok only). "
-                "'not ok' counts failed and timed-out fits; 'skipped' counts fits the method declined.")
+                "'not ok' counts failed and timed-out fits; 'skipped' counts fits the method declined; "
+                "'no data' (shown where it happens) counts fits on a dataset that could not be made "
+                "(status data_error: the method was not run, see the reason column of scores.csv).")
 
 
 def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """{setting: table}; rows are methods in config order, cells are mean ± s.e. over
     the seeds whose fit is ok, and the last columns count the runs that were not
-    (failed or timed out, skipped)."""
+    (failed or timed out, skipped, and, in settings where a dataset could not be made,
+    data_error as "no data")."""
     cols = [c for c in SUMMARY_COLUMNS if c[0] in df.columns]
     tables = {}
     for setting, sdf in df.groupby("setting", sort=False):
+        no_data = (sdf["status"] == "data_error").any()
         rows = []
         for method_id, mdf in sdf.groupby("method_id", sort=False):
             ok = mdf[mdf["status"] == "ok"]
@@ -89,6 +93,8 @@ def summary_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 row["training rows"] = " / ".join(sorted(set(_rows_used(mdf))))
             row["not ok"] = int(mdf["status"].isin(["failed", "timeout"]).sum())
             row["skipped"] = int((mdf["status"] == "skipped").sum())
+            if no_data:  # the dataset, not the method, failed: counted apart from "not ok"
+                row["no data"] = int((mdf["status"] == "data_error").sum())
             rows.append(row)
         tables[setting] = pd.DataFrame(rows)
     return tables

@@ -99,7 +99,7 @@ def test_an_invalid_data_file_is_named(tmp_path):
     ds = Dataset(x=x, x_heldout=np.ones((4, 3)), g_true=np.zeros((2, 2), dtype=np.int8))
     ds.save(tmp_path / "broken.npz")
     record, _ = run("empty", tmp_path / "broken.npz", tmp_path)
-    assert record["status"] == "failed"
+    assert record["status"] == "data_error"  # a data problem, not the method's
     assert "broken.npz is invalid" in record["reason"]
     assert "g_true has shape (2, 2) but the data has d = 3" in record["reason"]
     assert "non-finite" in record["reason"]
