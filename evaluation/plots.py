@@ -4,14 +4,22 @@
 - ``roc``: ROC curves per setting, edge marginals pooled over seeds;
 - ``runtime``: wall time per fit and method (log scale);
 - ``accuracy_vs_runtime``: mean E-SHD against mean wall time per method, per setting;
-- ``adjacency``: the true graph beside each method's edge marginals, for the first seed.
-Fits that did not end ok are left out, and each panel says how many. Methods whose
+- ``adjacency``: the true graph beside each method's edge marginals, for the first seed
+  whose dataset exists.
+Fits that did not end ok are left out, and each panel says how many; seeds whose dataset
+could not be made (status ``data_error``) are reported apart from method failures. A panel
+with nothing drawn says why in the panel (``*_reason`` / ``*_panel`` below), and no legend is
+drawn when there is nothing to label. Edge marginals (ROC, adjacency) are the ones the
+scores use (``evaluation.scoring.scored_edge_probs``). Methods whose
 plugin name is in ``highlight`` (e.g. the DiBS variants) are drawn emphasised.
 Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies),
 paired with a marker per method so that more than eight methods stay distinct.
 """
 from __future__ import annotations
 
+import json
+import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
@@ -100,12 +108,114 @@ def _methods_in(style: "Style", sdf: pd.DataFrame) -> list[str]:
     return [m for m in style.methods if m in present]
 
 
-def _not_ok_note(sdf: pd.DataFrame) -> str:
-    bad = sdf[sdf["status"] != "ok"]
-    if bad.empty:
+#: Status of the records of a setting and seed whose dataset could not be made (no method
+#: ran on it); reported per seed, not as a failure of each method.
+DATA_ERROR = "data_error"
+
+
+def _seed_list(seeds) -> str:
+    """'seed 3' or 'seeds 0, 1'."""
+    seeds = sorted(set(seeds))
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(str(s) for s in seeds)
+
+
+def _counts(counter: Counter) -> str:
+    return ", ".join(f"{m} ×{c}" for m, c in counter.items())
+
+
+def no_dataset_reason(sdf: pd.DataFrame) -> str:
+    """'no dataset could be made (seeds 0, 1)' when every record of this setting is
+    ``data_error``, else ''."""
+    if len(sdf) and (sdf["status"] == DATA_ERROR).all():
+        return f"no dataset could be made ({_seed_list(sdf['seed'])})"
+    return ""
+
+
+def _not_ok_note(sdf: pd.DataFrame, extra: Iterable[str] = ()) -> str:
+    """What a panel of this setting's records leaves out: seeds without a dataset
+    ('no dataset: seed 3'), then fits that did not end ok, counted per method
+    ('not shown (not ok): pc ×1'), then ``extra``; '' when nothing is left out."""
+    parts = []
+    lost = sdf.loc[sdf["status"] == DATA_ERROR, "seed"]
+    if len(lost):
+        parts.append(f"no dataset: {_seed_list(lost)}")
+    bad = sdf[~sdf["status"].isin(["ok", DATA_ERROR])]
+    if not bad.empty:
+        parts.append("not shown (not ok): " + _counts(Counter(bad["method_id"])))
+    parts += [e for e in extra if e]
+    return "; ".join(parts)
+
+
+def _finite(values) -> np.ndarray:
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return v[np.isfinite(v)]
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` wrapped at ``width`` characters, keeping its own line breaks."""
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
+def _draw_reason(ax, reason: str, *, width: int = 42, fontsize: float = 9) -> None:
+    """The reason a panel is empty, centred in it (the text's gid is 'reason')."""
+    ax.text(0.5, 0.5, _wrap(reason, width), transform=ax.transAxes, ha="center",
+            va="center", fontsize=fontsize, color="#333333", gid="reason",
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#BBBBBB", "alpha": 0.9})
+
+
+def _draw_note(ax, note: str) -> None:
+    """What a panel leaves out, top left in small print (the text's gid is 'note'), above
+    the data: the y range is raised to leave the note's lines free (call it after the
+    data are drawn and the y scale is set)."""
+    if not note:
+        return
+    box = ax.get_position()  # (figure fraction; ~0.6 em per character at 7 pt)
+    text = _wrap(note, max(20, int(box.width * ax.figure.get_figwidth() * 72 / (7 * 0.6))))
+    ax.text(0.01, 0.99, text, transform=ax.transAxes, va="top", fontsize=7, color="#D55E00",
+            gid="note")
+    height_pt = box.height * ax.figure.get_figheight() * 72
+    free = min(0.5, 1.2 * ((text.count("\n") + 1) * 7 * 1.3 + 6) / height_pt)  # share of the axes
+    lo, hi = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(lo, 10 ** (np.log10(lo) + (np.log10(hi) - np.log10(lo)) / (1 - free)))
+    else:
+        ax.set_ylim(lo, lo + (hi - lo) / (1 - free))
+
+
+def _legend(ax, **kw) -> None:
+    """A legend only when some artist has a label (no empty box, no matplotlib warning)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
+# the graph scores (NaN when the true graph is unknown) and the ones undefined for an
+# empty true graph; as in evaluation.scoring, which this module imports lazily
+_GRAPH_METRICS = {"shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
+                  "recall", "f1", "n_edges_true"}
+_RANKING_METRICS = {"auroc": "AUROC", "auprc": "AUPRC"}
+
+
+def metric_reason(sdf: pd.DataFrame, metric: str) -> str:
+    """Why the panel of ``metric`` for this setting's records shows nothing ('' when some
+    ok fit has a finite value)."""
+    why = no_dataset_reason(sdf)
+    if why:
+        return why
+    ok = sdf[sdf["status"] == "ok"]
+    if ok.empty:
+        return "no fit ended ok"
+    if metric not in ok:
+        return f"no {metric} column in the score table"
+    if len(_finite(ok[metric])):
         return ""
-    counts = bad.groupby("method_id").size()
-    return "not shown (not ok): " + ", ".join(f"{m} ×{c}" for m, c in counts.items())
+    why = f"no finite values of {metric}"
+    n_true = pd.to_numeric(ok["n_edges_true"], errors="coerce") if "n_edges_true" in ok else None
+    if metric in _GRAPH_METRICS and n_true is not None and n_true.isna().all():
+        return f"{why}: the true graph is unknown"
+    if metric in _RANKING_METRICS and n_true is not None and (n_true == 0).all():
+        return (f"{why}: the true graph has no edges in any seed "
+                f"({_RANKING_METRICS[metric]} undefined)")
+    return why
 
 
 def _save(fig, stem: Path, *, tight: bool = True) -> list[Path]:
@@ -137,9 +247,10 @@ def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem:
         for i, m in enumerate(methods):
             if m in style.highlighted:
                 ax.axvspan(i - 0.5, i + 0.5, color="#F0E442", alpha=0.18, linewidth=0)
-        values = [pd.to_numeric(ok.loc[ok["method_id"] == m, metric], errors="coerce").dropna().to_numpy()
-                  if metric in ok else np.array([]) for m in methods]
+        values = [_finite(ok.loc[ok["method_id"] == m, metric]) if metric in ok else np.array([])
+                  for m in methods]
         drawn = [(i, v) for i, v in enumerate(values) if len(v)]
+        reason = metric_reason(sdf, metric)  # '' exactly when something is drawn
         if drawn:
             ax.boxplot([v for _, v in drawn], positions=[i for i, _ in drawn], widths=0.6,
                        showfliers=False, medianprops={"color": "black"})
@@ -148,27 +259,125 @@ def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem:
                 ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=16, zorder=3,
                            color=style.color(m), marker=style.marker(m))
         else:
-            ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center")
+            _draw_reason(ax, reason or f"no finite values of {metric}")
         ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
         style.emphasise_ticks(ax)
         ax.set_xlim(-0.6, len(methods) - 0.4)
         ax.set_title(setting, fontsize=10)
         ax.set_ylabel(label.replace(" (", "\n("))  # '(lower is better)' on its own line
-        note = _not_ok_note(sdf)
-        if note:
-            ax.text(0.01, 0.99, note, transform=ax.transAxes, va="top", fontsize=7, color="#D55E00")
+        if not no_dataset_reason(sdf):  # (else the reason says it all)
+            left_out = [m for m, v in zip(methods, values) if not len(v) and (ok["method_id"] == m).any()]
+            _draw_note(ax, _not_ok_note(sdf, [f"no finite {metric}: {', '.join(left_out)}"
+                                              if drawn and left_out else ""]))
         ax.grid(axis="y", alpha=0.3)
     return _save(fig, stem)
 
 
-def _edge_arrays(results: Path, setting: str, seed, method: str):
-    """(edge_probs [d, d], g_true [d, d]) of one ok fit, or None when files are missing."""
-    fit = results / "fits" / setting / f"seed{seed}" / f"{method}.npz"
+def _truth(results: Path, setting: str, seed) -> tuple[np.ndarray | None, str]:
+    """(g_true [d, d], 'ok') of a dataset; (None, 'missing') when its file is absent,
+    (None, DATA_ERROR) when the simulate step recorded that it could not be made, or
+    (None, 'unknown') when the data came without a true graph (``meta['graph_known']``)."""
     data = results / "data" / setting / f"seed{seed}.npz"
-    if not (fit.exists() and data.exists()):
-        return None
-    with np.load(fit) as f, np.load(data) as g:
-        return f["edge_probs"], g["g_true"]
+    if not data.exists():
+        return None, "missing"
+    sidecar = data.with_suffix(".json")
+    if sidecar.exists():
+        try:
+            record = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            record = {}
+        if record.get("status") == DATA_ERROR:
+            return None, DATA_ERROR
+        if not (record.get("meta") or {}).get("graph_known", True):
+            return None, "unknown"
+    with np.load(data) as g:
+        if "g_true" not in g.files:  # the marker of a dataset that could not be made
+            return None, DATA_ERROR
+        return np.asarray(g["g_true"]), "ok"
+
+
+def _edge_probs(results: Path, setting: str, seed, method: str) -> tuple[np.ndarray | None, str]:
+    """(the [d, d] edge marginals the scores use, 'ok') of one fit's file, or (None, why)
+    with why 'fit file missing' or 'fit file unreadable'."""
+    from evaluation.scoring import scored_edge_probs
+    from methods.base import GraphPosterior
+
+    fit = results / "fits" / setting / f"seed{seed}" / f"{method}.npz"
+    if not fit.exists():
+        return None, "fit file missing"
+    try:
+        return scored_edge_probs(GraphPosterior.load_arrays(fit)), "ok"
+    except (OSError, ValueError, KeyError):
+        return None, "fit file unreadable"
+
+
+def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str]):
+    """What the ROC panel of ``setting`` draws: (curves, reason, note).
+
+    curves: {method: (truth, probs)}, the off-diagonal entries of the true graphs and of
+    the fits' scored edge marginals (``scored_edge_probs``) pooled over the seeds whose fit
+    is ok; reason: why there is no curve ('' when there is one); note: what the panel
+    leaves out (``_not_ok_note``, plus fit files missing or unreadable, seeds without a
+    data file or true graph, methods left without a curve).
+    """
+    sdf = df[df["setting"] == setting]
+    why = no_dataset_reason(sdf)
+    if why:
+        return {}, why, ""
+    ok = sdf[sdf["status"] == "ok"]
+    curves, bad_fit, no_curve = {}, {}, []
+    seeds_by_state: dict[str, set] = {"ok": set(), "missing": set(), "unknown": set(), DATA_ERROR: set()}
+    truths, any_edge = {}, False
+    for m in methods:
+        probs, truth = [], []
+        for seed in ok.loc[ok["method_id"] == m, "seed"]:
+            if seed not in truths:
+                truths[seed] = _truth(results, setting, seed)
+            t, state = truths[seed]
+            seeds_by_state[state].add(seed)
+            if t is None:
+                continue
+            any_edge = any_edge or bool(t.any())
+            p, status = _edge_probs(results, setting, seed, m)
+            if p is None or p.shape != t.shape:
+                status = "fit file unreadable" if p is not None else status
+                bad_fit.setdefault(status, Counter())[m] += 1
+                continue
+            off = ~np.eye(len(t), dtype=bool)
+            probs.append(p[off])
+            truth.append(t[off])
+        if probs:
+            truth_all = np.concatenate(truth)
+            if len(np.unique(truth_all)) < 2:
+                no_curve.append(m)
+            else:
+                curves[m] = (truth_all, np.concatenate(probs))
+
+    reason = ""
+    if not curves:
+        if ok.empty:
+            reason = "no fit ended ok"
+        elif not seeds_by_state["ok"]:
+            reason = ("no ROC curve: the true graph is unknown" if seeds_by_state["unknown"] else
+                      f"no dataset could be made ({_seed_list(seeds_by_state[DATA_ERROR])})"
+                      if seeds_by_state[DATA_ERROR] else
+                      f"no ROC curve: no data file for {_seed_list(seeds_by_state['missing'])}")
+        elif not any_edge:
+            reason = "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"
+        elif not no_curve:
+            reason = "no ROC curve: no ok fit has a readable fit file"
+        else:
+            reason = "no ROC curve: the true graph has no edges in the seeds of the readable fits"
+    extra = [f"{why}: {_counts(c)}" for why, c in bad_fit.items()]
+    if seeds_by_state["ok"] and seeds_by_state["missing"]:
+        extra.append(f"no data file: {_seed_list(seeds_by_state['missing'])}")
+    if seeds_by_state["ok"] and seeds_by_state[DATA_ERROR]:
+        extra.append(f"no dataset (data file): {_seed_list(seeds_by_state[DATA_ERROR])}")
+    if seeds_by_state["ok"] and seeds_by_state["unknown"]:
+        extra.append(f"true graph unknown: {_seed_list(seeds_by_state['unknown'])}")
+    if curves and no_curve:
+        extra.append(f"no curve (no true edge on its seeds): {', '.join(no_curve)}")
+    return curves, reason, _not_ok_note(sdf, extra)
 
 
 def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> list[Path]:
@@ -177,33 +386,48 @@ def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> lis
     settings = _settings(df)
     fig, axes = _panels(len(settings))
     for ax, setting in zip(axes, settings):
-        ok = df[(df["setting"] == setting) & (df["status"] == "ok")]
-        for m in style.methods:
-            probs, truth = [], []
-            for seed in ok.loc[ok["method_id"] == m, "seed"]:
-                arrays = _edge_arrays(results, setting, seed, m)
-                if arrays is None:
-                    continue
-                p, t = arrays
-                off = ~np.eye(len(t), dtype=bool)
-                probs.append(p[off])
-                truth.append(t[off])
-            if not probs or len(np.unique(np.concatenate(truth))) < 2:
-                continue
-            fpr, tpr, _ = roc_curve(np.concatenate(truth), np.concatenate(probs))
+        curves, reason, note = roc_panel(df, results, setting, style.methods)
+        for m, (truth, probs) in curves.items():
+            fpr, tpr, _ = roc_curve(truth, probs)
             strong = m in style.highlighted
             ax.plot(fpr, tpr, label=m, color=style.color(m), marker=style.marker(m), markersize=3,
                     linewidth=2.2 if strong else 1.0, alpha=1.0 if strong else 0.8)
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
+        ax.set_yticks(np.linspace(0, 1, 6))  # (a note may raise the axis above 1)
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
         ax.set_title(f"{setting} (pooled over seeds)", fontsize=10)
-        ax.legend(fontsize=6, loc="lower right")
+        if reason:
+            _draw_reason(ax, reason)
+        _draw_note(ax, note)
+        _legend(ax, fontsize=6, loc="lower right")
     return _save(fig, stem)
 
 
-def _time_column(df: pd.DataFrame) -> str:
-    return "wall_s" if "wall_s" in df else "fit_s"
+def _time_column(df: pd.DataFrame) -> str | None:
+    return next((c for c in ("wall_s", "fit_s") if c in df), None)
+
+
+def _times(values) -> np.ndarray:
+    """The finite, positive values (what a log axis can show)."""
+    v = _finite(values)
+    return v[v > 0]
+
+
+def runtime_reason(sdf: pd.DataFrame, col: str | None) -> str:
+    """Why this setting's records give no time to plot ('' when some ok fit has one);
+    ``col`` is the timing column (None when the table has none)."""
+    why = no_dataset_reason(sdf)
+    if why:
+        return why
+    if col is None:
+        return "no timing column (wall_s or fit_s) in the score table"
+    ok = sdf[sdf["status"] == "ok"]
+    if ok.empty:
+        return "no fit ended ok"
+    if not len(_times(ok[col])):
+        return f"no finite values of {col}"
+    return ""
 
 
 def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
@@ -212,55 +436,145 @@ def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
     methods = style.methods
     settings = _settings(df)
     col = _time_column(df)
-    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(methods) + 2), 4))
-    ok = df[df["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.7 * len(methods) + 2), 4))
     width = 0.8 / max(len(settings), 1)
+    reasons, notes = {}, {}
     for j, setting in enumerate(settings):
-        sdf = ok[ok["setting"] == setting]
+        sdf = df[df["setting"] == setting]
+        reasons[setting] = runtime_reason(sdf, col)
+        ok = sdf[sdf["status"] == "ok"]
+        no_time = []
         for i, m in enumerate(methods):
-            v = pd.to_numeric(sdf.loc[sdf["method_id"] == m, col], errors="coerce").dropna()
+            v = _times(ok.loc[ok["method_id"] == m, col]) if col else np.array([])
+            if not len(v):
+                if col and (ok["method_id"] == m).any():
+                    no_time.append(m)
+                continue
             x = i - 0.4 + width * (j + 0.5)
             ax.scatter(np.full(len(v), x), v, s=14, color=PALETTE[j % len(PALETTE)],
-                       marker=MARKERS[j % len(MARKERS)], label=setting if i == 0 else None)
+                       marker=MARKERS[j % len(MARKERS)], label=None if _has_label(ax, setting) else setting)
+        if not no_dataset_reason(sdf):
+            notes[setting] = _not_ok_note(sdf, [f"no {col}: {', '.join(no_time)}"
+                                                if no_time and not reasons[setting] else ""])
+    if any(not r for r in reasons.values()):  # something is drawn: each setting's gaps in the note
+        lines = [f"{s}: " + "; ".join(x for x in (reasons[s], notes.get(s, "")) if x) for s in settings
+                 if reasons[s] or notes.get(s)]
+    else:
+        distinct = set(reasons.values())
+        _draw_reason(ax, distinct.pop() if len(distinct) == 1 else
+                     "\n".join(f"{s}: {r}" for s, r in reasons.items()), width=60)
+        lines = [f"{s}: {n}" for s, n in notes.items() if n]
     ax.set_yscale("log")
+    _draw_note(ax, "\n".join(lines))
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
     style.emphasise_ticks(ax)
     ax.set_ylabel("wall time per fit [s] (log scale)")
     ax.set_title("runtime per method (one dot per fit; whole job incl. start-up)", fontsize=10)
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, stem)
 
 
-def accuracy_runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
+def _has_label(ax, label: str) -> bool:
+    """Whether an artist of ``ax`` already carries ``label`` (one legend entry per setting)."""
+    return label in ax.get_legend_handles_labels()[1]
+
+
+def accuracy_panel(sdf: pd.DataFrame, col: str | None, methods: list[str]):
+    """What the accuracy-vs-runtime panel of this setting's records draws:
+    (points {method: (mean time, s.e., mean E-SHD, s.e.)}, reason, note); reason says why
+    there is no point ('' when there is one), note what the panel leaves out."""
     from evaluation.aggregate import mean_se
 
+    why = no_dataset_reason(sdf)
+    if why:
+        return {}, why, ""
+    ok = sdf[sdf["status"] == "ok"]
+    points, left_out = {}, []
+    for m in methods:
+        mdf = ok[ok["method_id"] == m]
+        if mdf.empty:
+            continue
+        if col is None or "e_shd" not in mdf:
+            left_out.append(m)
+            continue
+        t, t_se = mean_se(mdf[col])
+        y, y_se = mean_se(mdf["e_shd"])
+        if not (np.isfinite(t) and t > 0 and np.isfinite(y)):
+            left_out.append(m)
+            continue
+        points[m] = (t, t_se, y, y_se)
+    reason = ""
+    if not points:
+        reason = (metric_reason(sdf, "e_shd") or runtime_reason(sdf, col)
+                  or f"no method has both a finite e_shd and a finite {col}")
+    extra = [f"no finite e_shd or {col}: {', '.join(left_out)}"] if points and left_out else []
+    return points, reason, _not_ok_note(sdf, extra)
+
+
+def accuracy_runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
     settings = _settings(df)
     col = _time_column(df)
     fig, axes = _panels(len(settings))
-    ok = df[df["status"] == "ok"]
     for ax, setting in zip(axes, settings):
-        sdf = ok[ok["setting"] == setting]
-        for m in style.methods:
-            mdf = sdf[sdf["method_id"] == m]
-            if mdf.empty or "e_shd" not in mdf:
-                continue
-            t, t_se = mean_se(mdf[col])
-            y, y_se = mean_se(mdf["e_shd"])
-            if not (np.isfinite(t) and np.isfinite(y)):
-                continue
+        points, reason, note = accuracy_panel(df[df["setting"] == setting], col, style.methods)
+        for m, (t, t_se, y, y_se) in points.items():
             strong = m in style.highlighted
             ax.errorbar(t, y, xerr=np.nan_to_num(t_se), yerr=np.nan_to_num(y_se), label=m,
                         color=style.color(m), marker=style.marker(m), markersize=8 if strong else 5,
                         markeredgecolor="black" if strong else style.color(m), linestyle="none",
                         elinewidth=0.8, capsize=2)
+        if reason:
+            _draw_reason(ax, reason)
+        _draw_note(ax, note)
         ax.set_xscale("log")
         ax.set_xlabel("wall time per fit [s] (log scale)")
         ax.set_ylabel("expected SHD [edges] (lower is better)")
         ax.set_title(f"{setting}: accuracy vs cost (mean ± s.e.)", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+        _legend(ax, fontsize=6)
     return _save(fig, stem)
+
+
+def adjacency_row(df: pd.DataFrame, results: Path, setting: str, methods: list[str]):
+    """What the adjacency figure draws for ``setting``: (seed, panels). seed is the first
+    seed whose dataset exists (None when there is none); panels are (title, matrix, why)
+    for the true graph and then each method, with matrix None and ``why`` the reason when
+    the panel has nothing to show."""
+    sdf = df[df["setting"] == setting]
+    lost = set(sdf.loc[sdf["status"] == DATA_ERROR, "seed"])
+    seed, truth, missing = None, None, []
+    for k in sorted(set(sdf["seed"]) - lost):
+        truth, state = _truth(results, setting, k)
+        if state in ("ok", "unknown"):
+            seed = k
+            break
+        if state == DATA_ERROR:
+            lost.add(k)
+        else:
+            missing.append(k)
+    if seed is None:
+        if not missing:
+            why, short = f"no dataset could be made ({_seed_list(lost)})", "no dataset"
+        else:
+            why, short = f"no data file for {_seed_list(missing)}", "no data file"
+            if lost:
+                why += f"; no dataset: {_seed_list(lost)}"
+        return None, [("true graph", None, why)] + [(m, None, short) for m in methods]
+    panels = [("true graph", truth, "true graph unknown")]
+    for m in methods:
+        row = sdf[(sdf["method_id"] == m) & (sdf["seed"] == seed)]
+        if row.empty:  # the method's run_on leaves this setting out, or a record is lost
+            panels.append((m, None, f"no record for seed {seed}" if (sdf["method_id"] == m).any()
+                           else "not run on this setting"))
+        elif (row["status"] == DATA_ERROR).any():
+            panels.append((m, None, "no dataset"))
+        elif not (row["status"] == "ok").all():
+            panels.append((m, None, f"not ok: {', '.join(map(str, row['status'].unique()))}"))
+        else:
+            p, why = _edge_probs(results, setting, seed, m)
+            panels.append((m, p, why))
+    return seed, panels
 
 
 def adjacency_figure(df: pd.DataFrame, results: Path, stem: Path) -> list[Path]:
@@ -273,30 +587,24 @@ def adjacency_figure(df: pd.DataFrame, results: Path, stem: Path) -> list[Path]:
                              squeeze=False)
     image = None
     for r, setting in enumerate(settings):
-        sdf = df[df["setting"] == setting]
-        seed = sorted(sdf["seed"])[0]
-        data = results / "data" / setting / f"seed{seed}.npz"
-        truth = np.load(data)["g_true"] if data.exists() else None
-        panels = [("true graph", truth, "")]
-        for m in methods:
-            row = sdf[(sdf["method_id"] == m) & (sdf["seed"] == seed)]
-            if row.empty:  # the method's run_on leaves this setting out
-                panels.append((m, None, "not run"))
-                continue
-            arrays = _edge_arrays(results, setting, seed, m) if (row["status"] == "ok").all() else None
-            panels.append((m, None if arrays is None else arrays[0], "not ok"))
+        seed, panels = adjacency_row(df, results, setting, methods)
+        first = sorted(set(df.loc[df["setting"] == setting, "seed"]))[0]
         for c, (title, mat, why) in enumerate(panels):
             ax = axes[r, c]
             ax.set_xticks([])
             ax.set_yticks([])
             if mat is None:
-                ax.text(0.5, 0.5, why or "missing", ha="center", va="center", fontsize=7, transform=ax.transAxes)
+                ax.text(0.5, 0.5, _wrap(why, 16), ha="center", va="center", fontsize=6.5,
+                        transform=ax.transAxes, gid="reason")
+                ax.set_box_aspect(1)  # square, as the matrices are
             else:
                 image = ax.imshow(mat, vmin=0, vmax=1, cmap="cividis", interpolation="nearest")
             if r == 0:
                 ax.set_title(title, fontsize=6, rotation=30, ha="left", loc="left")
             if c == 0:
-                ax.set_ylabel(f"{setting}\nseed {seed}\nfrom (row)", fontsize=6)
+                which = ("no seed" if seed is None else f"seed {seed}" if seed == first
+                         else f"seed {seed}\n(first with data)")
+                ax.set_ylabel(f"{setting}\n{which}\nfrom (row)", fontsize=6)
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="p(i → j)")
     fig.suptitle("true adjacency and estimated edge probabilities (row i → column j)", fontsize=9)

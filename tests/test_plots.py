@@ -1,5 +1,11 @@
-"""Figures: each panel shows the methods that ran on its setting."""
+"""Figures: each panel shows the methods that ran on its setting, and a panel that shows
+nothing says why."""
+import json
+import warnings
+
+import numpy as np
 import pandas as pd
+import pytest
 
 from evaluation import plots
 
@@ -17,3 +23,218 @@ def test_metric_panels_leave_out_methods_not_run_on_the_setting(monkeypatch, tmp
     ticks = {ax.get_title(): [t.get_text() for t in ax.get_xticklabels()] for ax in axes}
     assert ticks == {"lin": ["pc", "bge"], "mlp": ["pc", "mlp"]}
     assert axes[0].get_ylabel() == "expected SHD\n(lower is better)"
+
+
+# --- every panel that shows nothing says why --------------------------------------------
+# Helpers: a results folder with datasets (simulators.base.Dataset.save), fits
+# (methods.base.GraphPosterior.save), the simulate step's marker of a dataset that could
+# not be made, and the score table's rows.
+CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]])  # A -> B -> C
+EMPTY = np.zeros((3, 3), dtype=int)
+
+
+def _dataset(results, setting, seed, g):
+    from simulators.base import Dataset
+
+    rng = np.random.default_rng(seed)
+    path = results / "data" / setting / f"seed{seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Dataset(x=rng.normal(size=(20, len(g))), x_heldout=rng.normal(size=(10, len(g))), g_true=g,
+            meta={"setting": setting}).save(path)
+
+
+def _no_dataset(results, setting, seed):
+    """What the simulate step writes for a dataset that could not be made."""
+    path = results / "data" / setting / f"seed{seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reason = f"dataset {setting} seed {seed} could not be made: constant columns: R"
+    np.savez(path, data_error=np.array(reason))
+    path.with_suffix(".json").write_text(json.dumps({"status": "data_error", "reason": reason,
+                                                     "setting": setting, "seed": seed}))
+
+
+def _fit(results, setting, seed, method, graphs, weights=None, edge_probs=None):
+    from methods.base import GraphPosterior
+
+    path = results / "fits" / setting / f"seed{seed}" / f"{method}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    GraphPosterior(np.asarray(graphs, dtype=np.int8), weights, edge_probs=edge_probs,
+                   may_be_cyclic=True).save(path)
+
+
+def _row(setting, seed, method, status="ok", **scores):
+    row = {"setting": setting, "seed": seed, "method_id": method, "method": method, "status": status,
+           "reason": "" if status == "ok" else f"{status} reason"}
+    if status == "ok":
+        row.update({"e_shd": 1.0 + seed, "auroc": 0.7, "auprc": 0.5, "f1": 0.5, "shd_cpdag": 1.0,
+                    "ll_heldout": -3.0, "wall_s": 1.0 + seed, "n_edges_true": 2.0})
+    row.update(scores)
+    return row
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """{figure name: Figure} of every figure drawn; each is also written as PNG and PDF."""
+    import matplotlib
+    matplotlib.use("Agg")
+    drawn, save = {}, plots._save
+
+    def keep(fig, stem, **kw):
+        drawn[stem.name] = fig
+        return save(fig, stem, **kw)
+    monkeypatch.setattr(plots, "_save", keep)
+    return drawn
+
+
+def _plot_all(df, results, outdir):
+    """plot_all on ``df`` (as scores.csv); no matplotlib warning (e.g. 'No artists with labels')."""
+    results.mkdir(parents=True, exist_ok=True)
+    table = results / "scores.csv"
+    df.to_csv(table, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        return plots.plot_all(table, results=results, outdir=outdir)
+
+
+def _texts(ax, gid):
+    return [t.get_text().replace("\n", " ") for t in ax.texts if t.get_gid() == gid]
+
+
+def _panels(fig):
+    """The visible panels of a figure by title (the colour bar is not a panel)."""
+    return {ax.get_title(): ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"}
+
+
+def _shows_something(ax) -> bool:
+    return bool(ax.images or ax.containers or any(len(c.get_offsets()) for c in ax.collections)
+                or any(not line.get_label().startswith("_") for line in ax.lines))
+
+
+def _check_every_panel(figs):
+    """Each panel shows something or says why; no legend without entries."""
+    for name, fig in figs.items():
+        for title, ax in _panels(fig).items():
+            if not _shows_something(ax):
+                assert _texts(ax, "reason"), f"{name}: panel {title!r} is empty and says nothing"
+            legend = ax.get_legend()
+            assert legend is None or legend.get_texts(), f"{name}: empty legend in {title!r}"
+
+
+def test_reasons_name_the_cause():
+    df = pd.DataFrame([_row("s", k, m, auroc=np.nan, auprc=np.nan, n_edges_true=0.0)
+                       for m in ("pc", "ges") for k in (0, 1)])
+    assert plots.metric_reason(df, "auroc") == (
+        "no finite values of auroc: the true graph has no edges in any seed (AUROC undefined)")
+    assert plots.metric_reason(df, "e_shd") == ""
+    assert plots.metric_reason(df, "shd_map") == "no shd_map column in the score table"
+    unknown = df.assign(e_shd=np.nan, n_edges_true=np.nan)
+    assert plots.metric_reason(unknown, "e_shd") == "no finite values of e_shd: the true graph is unknown"
+    failed = df.assign(status="failed")
+    assert plots.metric_reason(failed, "e_shd") == "no fit ended ok"
+    assert plots.runtime_reason(failed, "wall_s") == "no fit ended ok"
+    assert plots.runtime_reason(df, None) == "no timing column (wall_s or fit_s) in the score table"
+    assert plots.runtime_reason(df.assign(wall_s=np.nan), "wall_s") == "no finite values of wall_s"
+    lost = pd.DataFrame([_row("s", k, m, "data_error") for m in ("pc", "ges") for k in (0, 1)])
+    for why in (plots.metric_reason(lost, "e_shd"), plots.runtime_reason(lost, "wall_s"),
+                plots.accuracy_panel(lost, "wall_s", ["pc", "ges"])[1]):
+        assert why == "no dataset could be made (seeds 0, 1)"
+    # a seed without a dataset is not each method's failure
+    mixed = pd.concat([df, pd.DataFrame([_row("s", 3, m, "data_error") for m in ("pc", "ges")]),
+                       pd.DataFrame([_row("s", 4, "pc", "failed")])])
+    assert plots._not_ok_note(mixed) == "no dataset: seed 3; not shown (not ok): pc ×1"
+
+
+def test_roc_of_an_empty_true_graph_says_why_and_draws_no_legend(tmp_path, figures):
+    results = tmp_path / "results"
+    rows = []
+    for k in (0, 1):
+        _dataset(results, "empty-truth", k, EMPTY)
+        for m, g in (("pc", CHAIN), ("empty", EMPTY)):
+            _fit(results, "empty-truth", k, m, g[None])
+            rows.append(_row("empty-truth", k, m, auroc=np.nan, auprc=np.nan, n_edges_true=0.0))
+    _plot_all(pd.DataFrame(rows), results, tmp_path / "fig")
+    (ax,) = _panels(figures["roc"]).values()
+    assert _texts(ax, "reason") == [
+        "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"]
+    assert ax.get_legend() is None
+    (ax,) = _panels(figures["auroc"]).values()
+    assert _texts(ax, "reason") == [
+        "no finite values of auroc: the true graph has no edges in any seed (AUROC undefined)"]
+    _check_every_panel(figures)
+    assert (tmp_path / "fig" / "roc.png").exists()
+
+
+def test_a_setting_without_any_dataset_says_so_in_every_figure(tmp_path, figures):
+    results = tmp_path / "results"
+    rows = []
+    for k in (0, 1, 2):  # 'lin': seed 0's dataset could not be made, 1 and 2 are fine
+        if k == 0:
+            _no_dataset(results, "lin", k)
+        else:
+            _dataset(results, "lin", k, CHAIN)
+        for m in ("pc", "ges"):
+            if k:
+                _fit(results, "lin", k, m, CHAIN[None])
+            rows.append(_row("lin", k, m, "ok" if k else "data_error"))
+    for k in (0, 1):  # 'broken': no dataset could be made at all
+        _no_dataset(results, "broken", k)
+        rows += [_row("broken", k, m, "data_error") for m in ("pc", "ges")]
+    _plot_all(pd.DataFrame(rows), results, tmp_path / "fig")
+    _check_every_panel(figures)
+    why = "no dataset could be made (seeds 0, 1)"
+    for name in [*plots.METRICS, "roc", "accuracy_vs_runtime"]:
+        panels = list(_panels(figures[name]).values())
+        assert _texts(panels[1], "reason") == [why], name
+        assert not _texts(panels[0], "reason"), name
+        assert _texts(panels[0], "note") == ["no dataset: seed 0"], name  # not 'pc ×1, ges ×1'
+    (ax,) = _panels(figures["runtime"]).values()
+    assert _texts(ax, "note") == [f"lin: no dataset: seed 0 broken: {why}"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lin"]
+    # adjacency: 'lin' is shown for seed 1, the first seed whose dataset exists
+    adjacency = figures["adjacency"].axes
+    ncols = 3
+    assert adjacency[0].get_ylabel().startswith("lin\nseed 1")
+    assert adjacency[0].images and adjacency[1].images and adjacency[2].images
+    assert _texts(adjacency[ncols], "reason") == [why]
+    assert [_texts(ax, "reason") for ax in adjacency[ncols + 1:2 * ncols]] == [["no dataset"]] * 2
+
+
+def test_adjacency_picks_the_first_seed_whose_data_file_exists(tmp_path):
+    results = tmp_path / "results"
+    df = pd.DataFrame([_row("lin", k, "pc") for k in (0, 1)])
+    _dataset(results, "lin", 1, CHAIN)  # seed 0's data file is missing
+    _fit(results, "lin", 1, "pc", CHAIN[None])
+    seed, panels = plots.adjacency_row(df, results, "lin", ["pc"])
+    assert seed == 1 and [p[2] for p in panels] == ["true graph unknown", "ok"]
+    assert (panels[0][1] == CHAIN).all() and (panels[1][1] == CHAIN).all()
+    seed, panels = plots.adjacency_row(df[df["seed"] == 0], results, "lin", ["pc"])
+    assert seed is None and panels == [("true graph", None, "no data file for seed 0"),
+                                       ("pc", None, "no data file")]
+
+
+def test_roc_and_adjacency_use_the_scored_marginals_of_an_all_cyclic_fit(tmp_path, figures):
+    results = tmp_path / "results"
+    two_cycle = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])  # A <-> B: cyclic, scored as empty
+    rows = []
+    for k in (0, 1):
+        _dataset(results, "lin", k, CHAIN)
+        # saved edge_probs as a method may give them (or an older save wrote them): the 2-cycle
+        _fit(results, "lin", k, "dibs", two_cycle[None], np.ones(1), edge_probs=two_cycle.astype(float))
+        _fit(results, "lin", k, "pc", CHAIN[None])
+        rows += [_row("lin", k, m) for m in ("dibs", "pc", "ges")]  # ges: its fit files are lost
+    df = pd.DataFrame(rows)
+    curves, reason, note = plots.roc_panel(df, results, "lin", ["dibs", "pc", "ges"])
+    assert reason == "" and set(curves) == {"dibs", "pc"}
+    assert not curves["dibs"][1].any()  # the empty graph's marginals, not the saved 2-cycle
+    assert curves["dibs"][0].sum() == 2 * 2 and len(curves["dibs"][0]) == 2 * 6  # 2 seeds x (2 of 6)
+    assert note == "fit file missing: ges ×2"  # ges is not silently left out
+    _plot_all(df, results, tmp_path / "fig")
+    _check_every_panel(figures)
+    (ax,) = _panels(figures["roc"]).values()
+    (line,) = [ln for ln in ax.lines if ln.get_label() == "dibs"]
+    assert list(line.get_xdata()) == [0, 1] and list(line.get_ydata()) == [0, 1]
+    assert _texts(ax, "note") == ["fit file missing: ges ×2"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["dibs", "pc"]
+    seed, panels = plots.adjacency_row(df, results, "lin", ["dibs", "pc", "ges"])
+    assert not panels[1][1].any() and (panels[2][1] == CHAIN).all()
+    assert panels[3] == ("ges", None, "fit file missing")
