@@ -88,13 +88,15 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
     uniq = uniq.reshape(-1, d, d).astype(np.int8)             # [U, d, d]
     inverse = np.asarray(inverse).reshape(-1)                 # [K]
     w_u = np.bincount(inverse, weights=weights, minlength=len(uniq))  # [U]
-    wt, all_cyclic = _acyclic_weights(uniq, w_u)               # [U], cyclic ones 0
+    acyclic_u = is_acyclic(uniq)                               # [U]
+    wt = np.where(acyclic_u, w_u, 0.0)                         # [U], cyclic ones 0
+    all_cyclic = not wt.sum() > 0
     if all_cyclic:
         support = np.zeros((1, d, d), np.int8)
         w_sup = np.ones(1)
     else:
         keep = wt > 0
-        support, w_sup = uniq[keep], wt[keep]                  # [S, d, d], [S]
+        support, w_sup = uniq[keep], wt[keep] / wt.sum()       # [S, d, d], [S]
 
     shds = np.array([shd(g, g_true) for g in support], dtype=np.float64)
     e_shd = float(w_sup @ shds)
@@ -103,12 +105,13 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
     if fit.get("cpdag") is not None:
         s_cpdag = float(shd_cpdag(fit["cpdag"], c_true))
     else:
-        s_cpdag = float(sum(wk * shd_cpdag(dag_to_cpdag(g), c_true) for wk, g in zip(w_sup, support)))
+        cpdags = _CpdagCache()
+        s_cpdag = float(sum(wk * shd_cpdag(cpdags(g), c_true) for wk, g in zip(w_sup, support)))
 
-    p = scored_edge_probs(fit)
+    p = scored_edge_probs(fit, all_cyclic=all_cyclic)
     precision, recall, f1 = precision_recall_f1(p, g_true)
 
-    ll, source, ll_note = _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic)
+    ll, source, ll_note = _heldout(fit, data, acyclic_u[inverse], weights, support, w_sup, all_cyclic)
 
     scores = {
         "shd": e_shd,
@@ -125,8 +128,8 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "ll_heldout_interv": ll["ll_heldout_interv"],
         "ll_source": source,
         "ll_note": ll_note,
-        "frac_cyclic": frac_cyclic(uniq, w_u),
-        "frac_cyclic_unweighted": float(np.mean(~is_acyclic(uniq)[inverse])),
+        "frac_cyclic": float(w_u[~acyclic_u].sum() / w_u.sum()),
+        "frac_cyclic_unweighted": float(np.mean(~acyclic_u[inverse])),
         "all_cyclic": bool(all_cyclic),
         "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
         "n_edges_true": float(np.count_nonzero(g_true)),
@@ -136,7 +139,26 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
     return scores
 
 
-def scored_edge_probs(fit: dict[str, np.ndarray]) -> np.ndarray:
+class _CpdagCache:
+    """CPDAG(G) of DAGs, computed once per (skeleton, v-structures): two DAGs with the
+    same skeleton and v-structures have the same CPDAG (Verma & Pearl 1990), and the DAGs
+    of a posterior over equivalence classes share a few of them."""
+
+    def __init__(self):
+        self.cache: dict[bytes, np.ndarray] = {}
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        g = (np.asarray(g) != 0).astype(np.int64)
+        skel = g | g.T
+        nonadj = 1 - skel - np.eye(len(g), dtype=np.int64)
+        v = g & ((nonadj @ g) > 0)                          # a -> j with another parent of j not adjacent to a
+        key = skel.astype(bool).tobytes() + v.astype(bool).tobytes()
+        if key not in self.cache:
+            self.cache[key] = dag_to_cpdag(g)
+        return self.cache[key]
+
+
+def scored_edge_probs(fit: dict[str, np.ndarray], *, all_cyclic: bool | None = None) -> np.ndarray:
     """[d, d] float64 edge marginals that every edge score (AUROC, AUPRC, precision,
     recall, F1, the ROC figure) uses for a fit's arrays.
 
@@ -144,18 +166,21 @@ def scored_edge_probs(fit: dict[str, np.ndarray]) -> np.ndarray:
     all-cyclic answer (no acyclic sample carries weight): it is scored as the empty
     graph on every metric, so its edge marginals are all 0 (AUROC 0.5, AUPRC the share
     of true edges, precision, recall and F1 of the empty graph), whatever it saved.
+    ``all_cyclic``: that flag when the caller has it already (else computed here).
     Raises ValueError for graphs that are not [K, d, d].
     """
     graphs = _as_stack(np.asarray(fit["graphs"]))
     weights = _norm_weights(fit.get("weights"), len(graphs))
     d = graphs.shape[-1]
-    if _acyclic_weights(graphs, weights)[1]:
+    if all_cyclic is None:
+        all_cyclic = _acyclic_weights(graphs, weights)[1]
+    if all_cyclic:
         return np.zeros((d, d))
     p = fit.get("edge_probs")
     return edge_marginals(graphs, weights) if p is None else np.asarray(p, dtype=np.float64)
 
 
-def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
+def _heldout(fit, data, acyc, weights, support, w_sup, all_cyclic):
     """(heldout_scores dict plus ``ll_heldout_interv``, ll_source, ll_note) over the acyclic
     samples (see score_fit). ``ll_heldout_interv`` is ``ll_heldout`` restricted to the
     held-out rows with an intervention (NaN when there are none)."""
@@ -163,14 +188,13 @@ def _heldout(fit, data, graphs, weights, support, w_sup, all_cyclic):
     m = len(x_ho)
     logp, w, source = None, None, "least_squares"
     if not all_cyclic and (fit.get("logp_heldout") is not None or fit.get("linear_weights") is not None):
-        acyc = is_acyclic(graphs)
-        w_all = np.where(acyc, weights, 0.0)
+        w_all = np.where(acyc, weights, 0.0)                   # (acyc: [K] bool)
         k = np.nonzero(w_all > 0)[0]
         w = w_all[k]
         if fit.get("logp_heldout") is not None:
             logp = np.asarray(fit["logp_heldout"], dtype=np.float64)
-            if logp.shape != (len(graphs), m):
-                raise ValueError(f"logp_heldout has shape {logp.shape}, expected [{len(graphs)}, {m}]")
+            if logp.shape != (len(acyc), m):
+                raise ValueError(f"logp_heldout has shape {logp.shape}, expected [{len(acyc)}, {m}]")
             logp, source = logp[k], "model"
         else:
             if fit.get("noise_vars") is None:
