@@ -11,6 +11,17 @@ Conventions (the same everywhere in dagbench):
 
 Each function's docstring is its definition; the definitions follow the "Metric
 definitions" section of the design brief.
+
+Two rules hold for every metric (applied where fits are scored, ``evaluation.scoring``):
+
+* An equivalence-class answer (a CPDAG, e.g. from PC or GES) is the uniform
+  distribution over the DAGs of its Markov equivalence class (``dagbench.mec``; all of
+  them up to 1000, else 1000 uniform draws), never one arbitrary DAG extension: E-SHD,
+  the edge marginals (for the chain A - B - C, p(A -> B) = 1/3) and the scores derived
+  from them are expectations over the class, so they do not depend on column order.
+* An answer none of whose acyclic samples carries weight is the empty graph on every
+  metric (E-SHD, SHD-CPDAG, precision, recall, F1, AUROC 0.5, AUPRC the share of true
+  edges, held-out likelihood) and is flagged ``all_cyclic``.
 """
 from __future__ import annotations
 
@@ -206,7 +217,7 @@ def precision_recall_f1(edge_probs: np.ndarray, g_true: np.ndarray,
     """(precision, recall, F1) of the directed graph thresholded at p_ij > threshold.
 
     Over the off-diagonal entries: predicted edges E = {(i, j) : p_ij > threshold}
-    (strictly: an undirected CPDAG edge, 0.5 each way, is not predicted at 0.5), true
+    (strictly: an edge with p_ij = 0.5 each way is not predicted at 0.5), true
     edges T = {(i, j) : g_true[i, j] = 1}; tp = |E & T|, fp = |E - T|, fn = |T - E|.
     precision = tp / (tp + fp), recall = tp / (tp + fn), F1 = 2 tp / (2 tp + fp + fn)
     (the harmonic mean of precision and recall). A reversed edge is one fp and one fn.
