@@ -210,8 +210,8 @@ def degenerate_columns(x: np.ndarray, names: list[str]) -> list[str]:
             if abs(shift) > 1e-9 * (np.abs(mean[col]) + norms[col] / np.sqrt(n)):
                 rhs += f" + {shift:.4g}"
             terms.append(f"{names[keep[col]]} = {rhs}")
-        out.append(f"collinear columns (each a linear function of others, 1 - R² < {COLLINEAR_TOL:g}): "
-                   + "; ".join(terms) + ". Drop or merge them: no structure between them can be learned")
+        out.append("collinear columns on the training rows (each a linear function of others, "
+                   f"1 - R² < {COLLINEAR_TOL:g}): " + "; ".join(terms) + ". Drop or merge them: no structure between them can be learned")
     return out
 
 
