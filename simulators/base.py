@@ -211,7 +211,8 @@ def degenerate_columns(x: np.ndarray, names: list[str]) -> list[str]:
                 rhs += f" + {shift:.4g}"
             terms.append(f"{names[keep[col]]} = {rhs}")
         out.append("collinear columns on the training rows (each a linear function of others, "
-                   f"1 - R² < {COLLINEAR_TOL:g}): " + "; ".join(terms) + ". Drop or merge them: no structure between them can be learned")
+                   f"1 - R² < {COLLINEAR_TOL:g}): " + "; ".join(terms)
+                   + ". Drop or merge them: no structure between them can be learned")
     return out
 
 
