@@ -238,3 +238,40 @@ def test_roc_and_adjacency_use_the_scored_marginals_of_an_all_cyclic_fit(tmp_pat
     seed, panels = plots.adjacency_row(df, results, "lin", ["dibs", "pc", "ges"])
     assert not panels[1][1].any() and (panels[2][1] == CHAIN).all()
     assert panels[3] == ("ges", None, "fit file missing")
+
+
+def test_empty_truth_case_through_the_real_steps(tmp_path):
+    """tests/cases/empty-truth (four independent columns, empty true graph) through the
+    workflow's own steps (simulate, fit, evaluate, aggregate): the ROC panel says why it
+    is empty instead of showing a blank plot with an empty legend."""
+    from pathlib import Path
+
+    from dagbench import runner
+    from evaluation.aggregate import aggregate
+
+    case = Path(__file__).parent / "cases" / "empty-truth"
+    results = tmp_path / "results"
+    setting = {"id": "empty-truth", "simulator": "csv",
+               "params": {"path": str(case / "data.csv"), "graph_path": str(case / "graph.csv")}}
+    scores = []
+    for seed in (0, 1):
+        data = results / "data" / "empty-truth" / f"seed{seed}.npz"
+        data.parent.mkdir(parents=True, exist_ok=True)
+        assert runner.simulate(setting, seed=seed, out=data) is None
+        for method in ("empty", "ges"):
+            spec = {"id": method, "method": method, "params": {}, "timeout_s": 120}
+            record = results / "fits" / "empty-truth" / f"seed{seed}" / f"{method}.json"
+            record.parent.mkdir(parents=True, exist_ok=True)
+            assert runner.fit(spec, data=data, seed=seed, out=record)["status"] == "ok"
+            out = results / "scores" / "empty-truth" / f"seed{seed}" / f"{method}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            runner.evaluate(data=data, fit_record=record, benchmark=None, setting=setting,
+                            method=spec, out=out)
+            scores.append(out)
+    table = results / "tables" / "scores.csv"
+    table.parent.mkdir(parents=True)
+    df = aggregate(scores, csv_path=table, summary_path=results / "tables" / "summary.md")
+    assert df["auroc"].isna().all() and (df["n_edges_true"] == 0).all()
+    curves, reason, _ = plots.roc_panel(df, results, "empty-truth", ["empty", "ges"])
+    assert curves == {}
+    assert reason == "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"
