@@ -206,9 +206,9 @@ def degenerate_columns(x: np.ndarray, names: list[str]) -> list[str]:
             mean = x[:, keep].mean(axis=0)
             shift = mean[col] - float(coef @ mean[basis])
             big = [(c, names[keep[i]]) for c, i in zip(coef, basis) if abs(c) * norms[i] > 1e-6 * norms[col]]
-            rhs = " + ".join(name if abs(c - 1) < 1e-9 else f"{c:.4g}·{name}" for c, name in big) or "0"
-            if abs(shift) > 1e-9 * (np.abs(mean[col]) + norms[col] / np.sqrt(n)):
-                rhs += f" + {shift:.4g}"
+            rhs = " + ".join(name if abs(c - 1) < 1e-6 else f"{c:.4g}·{name}" for c, name in big) or "0"
+            if abs(shift) > 1e-6 * (np.abs(mean[col]) + norms[col] / np.sqrt(n)):
+                rhs += f" {'+' if shift > 0 else '-'} {abs(shift):.4g}"
             terms.append(f"{names[keep[col]]} = {rhs}")
         out.append("collinear columns on the training rows (each a linear function of others, "
                    f"1 - R² < {COLLINEAR_TOL:g}): " + "; ".join(terms)

@@ -72,6 +72,10 @@ class CsvDataset(Simulator):
         out = []
         if not p["path"]:
             out.append("parameter 'path' is required: the CSV file to read")
+        for key in ("path", "graph_path"):  # checked when the workflow starts, before any job
+            if p[key] and not Path(p[key]).is_file():
+                out.append(f"parameter '{key}' = {p[key]!r}: no such file (a relative path is read "
+                           "from the folder the workflow runs in)")
         if not 0 < p["heldout_fraction"] < 1:
             out.append(f"parameter 'heldout_fraction' = {p['heldout_fraction']} must be in (0, 1)")
         return out

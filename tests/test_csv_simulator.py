@@ -247,3 +247,15 @@ def test_column_constant_on_one_seeds_training_rows(tmp_path):
                  if not set(rows) <= set(np.random.default_rng(s).permutation(n)[:n_held]))
     ds = CsvDataset(path=str(tmp_path / "x.csv"), heldout_fraction=frac).simulate(seed=other)
     assert ds.node_names[-1] == "R"
+
+
+def test_missing_files_are_config_problems_named_before_any_job(tmp_path):
+    from simulators.base import get as get_simulator
+
+    csv = get_simulator("csv")
+    data = CASES / "index-column" / "data.csv"
+    assert csv.param_problems({"path": str(data)}) == []
+    problems = csv.param_problems({"path": str(tmp_path / "nope.csv"),
+                                   "graph_path": str(tmp_path / "truth.csv")})
+    assert any("'path'" in p and "nope.csv" in p and "no such file" in p for p in problems)
+    assert any("'graph_path'" in p and "truth.csv" in p for p in problems)
