@@ -96,7 +96,11 @@ def schema_problems(config: dict) -> list[str]:
     import jsonschema
 
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    # JSON Schema counts 3.0 as an integer; a count or a seed given as 3.0 is refused
+    # here by name rather than crash range() later (bools are not integers either)
+    strict = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=strict)(schema)
     problems = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         where = _key_path(err.absolute_path) or "config"

@@ -128,3 +128,16 @@ def test_yaml_is_loaded_as_data(tmp_path):
     evil.write_text("seeds: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_yaml(evil)
+
+
+@pytest.mark.parametrize("key, value", [("seeds", 3.0), ("seeds", [0, 1.0]), ("timeout_s", True)])
+def test_a_float_or_bool_where_an_integer_belongs_is_named(key, value):
+    """JSON Schema counts 3.0 as an integer; `seeds: 3.0` crashed range() (found by the fuzz test)."""
+    problems = problems_of({**copy.deepcopy(BASE), key: value})
+    assert any(p.startswith(key) for p in problems), problems
+
+
+def test_a_float_bootstrap_count_is_named():
+    cfg = copy.deepcopy(BASE)
+    cfg["methods"][0]["bootstrap"] = 2.0
+    assert any(p.startswith("methods[0].bootstrap") for p in problems_of(cfg))

@@ -35,7 +35,7 @@ def _paths(obj, prefix=()):
             yield from _paths(v, prefix + (i,))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(data=st.data())
 def test_mutated_configs_fail_cleanly(data):
     cfg = copy.deepcopy(VALID)
@@ -60,7 +60,7 @@ def test_mutated_configs_fail_cleanly(data):
         assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(n=st.integers(0, 6), d=st.integers(1, 4), m=st.integers(0, 3), gd=st.integers(0, 5),
        poison=st.sampled_from([None, np.nan, np.inf, -np.inf, "constant"]))
 def test_malformed_datasets_are_described_not_crashed(n, d, m, gd, poison):
@@ -79,7 +79,8 @@ def test_malformed_datasets_are_described_not_crashed(n, d, m, gd, poison):
         assert any("non-finite" in p for p in problems)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
 @given(text=st.text(alphabet="ab,01.\n-xe ", max_size=60))
 def test_random_csv_files_fail_cleanly(tmp_path, text):
     from simulators.csv_file import CsvDataset
