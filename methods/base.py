@@ -87,6 +87,12 @@ class GraphPosterior:
             raise ValueError(f"GraphPosterior: {', '.join(sorted(given))} cannot be given with a "
                              "cpdag: the answer is the uniform distribution over its class")
         raw = np.asarray(self.cpdag)
+        if raw.ndim != 2 or raw.shape[0] != raw.shape[1]:
+            raise ValueError(f"GraphPosterior: cpdag has shape {raw.shape}, expected [d, d]")
+        if not np.isin(raw, (0, 1)).all():
+            raise ValueError("GraphPosterior: cpdag has entries other than 0 and 1")
+        if np.diag(raw).any():
+            raise ValueError("GraphPosterior: cpdag has self-loops (diagonal entries)")
         cpdag = canonical_cpdag(raw)                                   # [d, d] int8
         mec = mec_distribution(cpdag)
         if self.graphs is not None:

@@ -100,3 +100,25 @@ def test_canonical_cpdag_of_a_pdag_and_refusals():
         canonical_cpdag(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="not a CPDAG"):
         mec_distribution(pdag)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros((2, 3)), "shape"),
+    (np.array([[0, 2], [0, 0]]), "other than 0 and 1"),
+    (np.array([[0, np.nan], [0, 0]]), "other than 0 and 1"),
+    (np.array([[1, 1], [1, 0]]), "self-loops"),
+    (np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]]), "no consistent DAG extension"),
+])
+def test_graph_posterior_refuses_a_bad_cpdag_by_name(bad, match):
+    """A plugin's malformed CPDAG (the last: an undirected 4-cycle, not chordal) is a clear
+    error, not a silently reinterpreted graph."""
+    from methods.base import GraphPosterior
+
+    with pytest.raises(ValueError, match=match):
+        GraphPosterior(cpdag=bad)
+    with pytest.raises(ValueError, match="edge_probs cannot be given"):
+        GraphPosterior(cpdag=np.zeros((2, 2)), edge_probs=np.zeros((2, 2)))
+    collider = np.array([[0, 0, 1], [0, 0, 1], [0, 0, 0]])          # 0 -> 2 <- 1
+    with pytest.raises(ValueError, match="not a DAG of the cpdag"):
+        GraphPosterior(cpdag=collider, graphs=np.array([[0, 0, 0], [0, 0, 1], [1, 0, 0]]))
+    assert len(GraphPosterior(cpdag=collider, graphs=collider).graphs) == 1
