@@ -382,25 +382,11 @@ def _span(values) -> str:
 
 
 def _find_cycle(g: np.ndarray) -> list[int]:
-    """The nodes of one directed cycle of ``g`` (in order), or [] when it has none."""
-    d = len(g)
-    state = [0] * d  # 0 unseen, 1 on the stack, 2 done
-    for s in range(d):
-        if state[s]:
-            continue
-        stack, path = [(s, iter(np.nonzero(g[s])[0]))], [s]
-        state[s] = 1
-        while stack:
-            u, it = stack[-1]
-            v = next(it, None)
-            if v is None:
-                state[u] = 2
-                stack.pop()
-                path.pop()
-            elif state[v] == 1:
-                return path[path.index(int(v)):]
-            elif state[v] == 0:
-                state[v] = 1
-                stack.append((int(v), iter(np.nonzero(g[v])[0])))
-                path.append(int(v))
-    return []
+    """The nodes of one directed cycle of ``g`` (in order), or [] when it has none
+    (networkx's ``find_cycle``: a maintained graph library, already a dependency)."""
+    import networkx as nx
+
+    try:
+        return [int(a) for a, _ in nx.find_cycle(nx.DiGraph(np.asarray(g) != 0))]
+    except nx.NetworkXNoCycle:
+        return []
