@@ -17,7 +17,6 @@ paired with a marker per method so that more than eight methods stay distinct.
 """
 from __future__ import annotations
 
-import json
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -188,16 +187,16 @@ def _legend(ax, **kw) -> None:
         ax.legend(**kw)
 
 
-# the graph scores (NaN when the true graph is unknown) and the ones undefined for an
-# empty true graph; as in evaluation.scoring, which this module imports lazily
-_GRAPH_METRICS = {"shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
-                  "recall", "f1", "n_edges_true"}
+# the scores undefined for an empty true graph (the graph scores, NaN when the true graph
+# is unknown, are evaluation.scoring.GRAPH_SCORE_KEYS)
 _RANKING_METRICS = {"auroc": "AUROC", "auprc": "AUPRC"}
 
 
 def metric_reason(sdf: pd.DataFrame, metric: str) -> str:
     """Why the panel of ``metric`` for this setting's records shows nothing ('' when some
     ok fit has a finite value)."""
+    from evaluation.scoring import GRAPH_SCORE_KEYS  # (lazily: the Snakefile imports this module)
+
     why = no_dataset_reason(sdf)
     if why:
         return why
@@ -210,7 +209,7 @@ def metric_reason(sdf: pd.DataFrame, metric: str) -> str:
         return ""
     why = f"no finite values of {metric}"
     n_true = pd.to_numeric(ok["n_edges_true"], errors="coerce") if "n_edges_true" in ok else None
-    if metric in _GRAPH_METRICS and n_true is not None and n_true.isna().all():
+    if metric in GRAPH_SCORE_KEYS and n_true is not None and n_true.isna().all():
         return f"{why}: the true graph is unknown"
     if metric in _RANKING_METRICS and n_true is not None and (n_true == 0).all():
         return (f"{why}: the true graph has no edges in any seed "
@@ -277,23 +276,18 @@ def _truth(results: Path, setting: str, seed) -> tuple[np.ndarray | None, str]:
     """(g_true [d, d], 'ok') of a dataset; (None, 'missing') when its file is absent,
     (None, DATA_ERROR) when the simulate step recorded that it could not be made, or
     (None, 'unknown') when the data came without a true graph (``meta['graph_known']``)."""
+    from simulators.base import DataError, Dataset
+
     data = results / "data" / setting / f"seed{seed}.npz"
     if not data.exists():
         return None, "missing"
-    sidecar = data.with_suffix(".json")
-    if sidecar.exists():
-        try:
-            record = json.loads(sidecar.read_text())
-        except (OSError, ValueError):
-            record = {}
-        if record.get("status") == DATA_ERROR:
-            return None, DATA_ERROR
-        if not (record.get("meta") or {}).get("graph_known", True):
-            return None, "unknown"
-    with np.load(data) as g:
-        if "g_true" not in g.files:  # the marker of a dataset that could not be made
-            return None, DATA_ERROR
-        return np.asarray(g["g_true"]), "ok"
+    try:
+        ds = Dataset.load(data)  # raises DataError for a dataset the simulate step could not make
+    except DataError:
+        return None, DATA_ERROR
+    if not ds.meta.get("graph_known", True):
+        return None, "unknown"
+    return ds.g_true, "ok"
 
 
 def _edge_probs(results: Path, setting: str, seed, method: str) -> tuple[np.ndarray | None, str]:

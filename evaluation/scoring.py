@@ -13,7 +13,7 @@ import numpy as np
 from dagbench.graphs import dag_to_cpdag
 from evaluation.likelihood import heldout_scores, least_squares_fit_many, linear_gaussian_logpdf
 from evaluation.metrics import (_acyclic_weights, _as_stack, _norm_weights, auprc, auroc,
-                                edge_marginals, frac_cyclic, is_acyclic, precision_recall_f1,
+                                edge_marginals, is_acyclic, precision_recall_f1,
                                 shd, shd_cpdag)
 from simulators.base import Dataset
 
