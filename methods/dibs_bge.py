@@ -35,7 +35,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "aimle_step": 0.1,           # aimle: adaptation rate of log λ per step
     "optimizer": "rmsprop",      # 'rmsprop' (paper) or 'adam'
     "grad_clip": 0.0,            # per-particle gradient-norm clip; 0 = off
-    "graph_prior": "er",         # 'er' (Erdős–Rényi) or 'sf' (scale-free)
+    "graph_prior": "er",         # 'er' (Erdős–Rényi), 'sf' (scale-free) or 'uniform'
     "edges_per_node": 2.0,       # expected edges per node of the 'er' prior
     "device": "cpu",             # 'cpu', 'cuda' or 'auto'
     "dtype": "float32",          # of the particles ('float32' or 'float64'); BGe is float64 always
@@ -46,7 +46,7 @@ COMMON_CHOICES: dict[str, tuple] = {
     "estimator": ("score", "score_loo", "score_ema", "gumbel", "gumbel_st", "imle", "aimle"),
     "imle_difference": ("auto", "forward", "central"),
     "optimizer": ("rmsprop", "adam"),
-    "graph_prior": ("er", "sf"),
+    "graph_prior": ("er", "sf", "uniform"),
     "device": ("cpu", "cuda", "auto"),
     "dtype": ("float32", "float64"),
 }

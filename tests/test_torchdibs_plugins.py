@@ -76,7 +76,7 @@ def test_mlp_plugin_log_density_per_particle_and_row(fits):
 
 @pytest.mark.parametrize("bad", [dict(steps=0), dict(n_particles=0), dict(lr=0.0), dict(grad_clip=-1.0),
                                  dict(posterior="mcmc"), dict(estimator="nope"), dict(optimizer="sgd"),
-                                 dict(dtype="float16"), dict(graph_prior="uniform"), dict(steps=1.5)])
+                                 dict(dtype="float16"), dict(graph_prior="flat"), dict(steps=1.5)])
 def test_bad_parameters_are_refused(bad):
     for name in NAMES:
         with pytest.raises(PluginError):

@@ -47,13 +47,26 @@ class ScaleFreePrior:
         return -self.power * torch.log1p(indeg).sum(-1)
 
 
+class UniformPrior:
+    """p(G) ∝ 1 over graphs (acyclicity is enforced by the latent prior, not here)."""
+
+    def __init__(self, *, n_vars: int):
+        self.n_vars = n_vars
+
+    def log_prob(self, g: torch.Tensor) -> torch.Tensor:
+        """log p(G) = 0: g [..., d, d] -> [...] (differentiable, zero gradient)."""
+        return g.sum((-2, -1)) * 0.0
+
+
 def make_graph_prior(name: str, *, n_vars: int, edges_per_node: float = 2.0):
-    """'er' -> ErdosRenyiPrior, 'sf' -> ScaleFreePrior."""
+    """'er' -> ErdosRenyiPrior, 'sf' -> ScaleFreePrior, 'uniform' -> UniformPrior."""
+    if name == "uniform":
+        return UniformPrior(n_vars=n_vars)
     if name == "er":
         return ErdosRenyiPrior(n_vars=n_vars, edges_per_node=edges_per_node)
     if name == "sf":
         return ScaleFreePrior(n_vars=n_vars)
-    raise ValueError(f"unknown graph prior '{name}' (known: er, sf)")
+    raise ValueError(f"unknown graph prior '{name}' (known: er, sf, uniform)")
 
 
 def grad_log_prior_z(z: torch.Tensor, *, alpha: float, beta: float, tau: float, sigma_z: float,

@@ -179,7 +179,7 @@ class DiBS:
 
     Args (keyword-only):
         model: a ``BGe`` (marginal) or ``LinearGaussian`` / ``MLPGaussian`` (joint) instance.
-        graph_prior: 'er' or 'sf', or an object with ``log_prob(g [..., d, d]) -> [...]``.
+        graph_prior: 'er', 'sf' or 'uniform', or an object with ``log_prob(g [..., d, d]) -> [...]``.
         edges_per_node: expected edges per node of the 'er' prior.
         n_particles: P.  latent_dim: k (None: k = d).
         alpha_slope, beta_slope: α(t) = α_slope·t, β(t) = β_slope·t.
