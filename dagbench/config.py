@@ -45,6 +45,9 @@ class SettingSpec:
     id: str
     simulator: str
     params: dict[str, Any] = field(hash=False)
+    #: the prior of the exact posterior the fits are scored against (``graph_prior``,
+    #: ``edges_per_node``), or None: no posterior-quality scores
+    exact_posterior: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,17 @@ def schema_problems(config: dict) -> list[str]:
         if err.validator == "additionalProperties":
             allowed = ", ".join(sorted(err.schema.get("properties", {})))
             problems.append(f"{where}: {err.message} (allowed keys: {allowed})")
+        elif err.validator in ("oneOf", "anyOf") and err.context:
+            # say what is wrong with the closest alternative, not just "not valid under any"
+            hint = f" ({err.schema['description'].strip()})" if err.schema.get("description") else ""
+            fitting = [e for e in err.context if e.validator != "type" or e.relative_path]  # right-type branches
+            if fitting:
+                best = jsonschema.exceptions.best_match(fitting)
+                inner = _key_path(list(err.absolute_path) + list(best.relative_path)) or where
+                problems.append(f"{inner}: {best.message}{hint}")
+            else:
+                types = ", ".join(sorted({str(e.validator_value) for e in err.context}))
+                problems.append(f"{where}: {err.instance!r} is not of an allowed type ({types}){hint}")
         else:
             problems.append(f"{where}: {err.message}")
     return problems
@@ -144,7 +158,8 @@ def load_plan(config: dict) -> Plan:
         for sid, params in _expand(entry, "simulator", sims, where, problems):
             if sid in settings:
                 problems.append(f"{where}: duplicate setting id '{sid}' (give the entry an 'id')")
-            settings[sid] = SettingSpec(sid, entry["simulator"], params)
+            settings[sid] = SettingSpec(sid, entry["simulator"], params,
+                                        exact_posterior=exact_posterior_option(entry.get("exact_posterior")))
 
     defaults = {k: config[k] for k in ("timeout_s", "mem_mb", "threads") if k in config}
     methods: dict[str, MethodSpec] = {}
@@ -170,6 +185,19 @@ def load_plan(config: dict) -> Plan:
         raise ConfigError(problems)
     return Plan(seeds=seeds, settings=settings, methods=methods,
                 results=config.get("results", "results"), highlight=highlight)
+
+
+#: what ``exact_posterior: true`` in a setting means: the DiBS plugins' default prior
+EXACT_POSTERIOR_DEFAULTS = {"graph_prior": "er", "edges_per_node": 2.0}
+
+
+def exact_posterior_option(value) -> dict[str, Any] | None:
+    """A setting's ``exact_posterior`` entry (false/absent, true, or a mapping with
+    ``graph_prior`` and/or ``edges_per_node``; the schema checked its form) as the full
+    prior, or None when off."""
+    if not value:
+        return None
+    return {**EXACT_POSTERIOR_DEFAULTS, **(value if isinstance(value, dict) else {})}
 
 
 def _select(specs: dict, patterns: list[str] | None, key: str, kind: str, problems: list[str]) -> dict:

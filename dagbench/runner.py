@@ -230,7 +230,8 @@ def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path 
     if record["status"] == "ok":
         from methods.base import GraphPosterior
 
-        row.update(score_fit(GraphPosterior.load_arrays(fit_arrays_path(fit_record)), Dataset.load(data)))
+        row.update(score_fit(GraphPosterior.load_arrays(fit_arrays_path(fit_record)), Dataset.load(data),
+                             exact_posterior=setting.get("exact_posterior")))
     row.update({f"sim.{k}": v for k, v in setting["params"].items()})
     row.update({f"method.{k}": v for k, v in method["params"].items()})
     atomic_write_json(out, row)

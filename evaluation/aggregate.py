@@ -9,19 +9,27 @@ import pandas as pd
 
 from dagbench.io import atomic_path, atomic_write_text
 
-# (column, header, decimals) of the summary table; lower SHD is better, higher otherwise
+# (column, header, decimals) of the summary table; the arrow says whether lower or higher is
+# better (brier, parent_aid and ancestor_aid are in the long CSV only)
 SUMMARY_COLUMNS = [
     ("e_shd", "E-SHD ↓", 1),
     ("shd_cpdag", "SHD-CPDAG ↓", 1),
     ("auroc", "AUROC ↑", 3),
     ("auprc", "AUPRC ↑", 3),
+    ("sid", "SID ↓", 1),
+    ("ece", "ECE ↓", 3),
     ("f1", "F1 ↑", 3),
     ("ll_heldout", "held-out LL ↑", 2),
     ("ll_heldout_interv", "interv. held-out LL ↑", 2),
+    ("edge_mae", "edge MAE to exact ↓", 3),
+    ("tv", "TV to exact ↓", 3),
+    ("kl", "KL(exact ‖ ·) ↓", 2),
+    ("mec_mass", "mass on true MEC ↑", 3),
     ("wall_s", "time [s]", 1),
 ]
-#: columns shown only in settings where some fit has a value (interventional held-out rows)
-OPTIONAL_COLUMNS = {"ll_heldout_interv"}
+#: columns shown only in settings where some fit has a value (interventional held-out rows;
+#: the distances to the exact posterior, in settings with ``exact_posterior``)
+OPTIONAL_COLUMNS = {"ll_heldout_interv", "edge_mae", "tv", "kl", "mec_mass"}
 
 
 ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap", "status", "reason",

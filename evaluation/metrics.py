@@ -30,8 +30,10 @@ import numpy as np
 from dagbench.graphs import is_dag
 
 __all__ = [
-    "pair_status", "shd", "shd_cpdag", "is_acyclic", "frac_cyclic", "expected_shd",
+    "pair_status", "shd", "shd_stack", "shd_cpdag", "is_acyclic", "frac_cyclic", "expected_shd",
     "edge_marginals", "offdiag", "auroc", "auprc", "precision_recall_f1",
+    "brier_score", "expected_calibration_error", "reliability_bins",
+    "to_gadjid_cpdag", "intervention_distances",
 ]
 
 
@@ -64,6 +66,16 @@ def shd(g_est: np.ndarray, g_true: np.ndarray) -> int:
     if a.shape != b.shape:
         raise ValueError(f"shape mismatch: {np.shape(g_est)} vs {np.shape(g_true)}")
     return int(np.count_nonzero(a != b))
+
+
+def shd_stack(graphs: np.ndarray, g_true: np.ndarray) -> np.ndarray:
+    """SHD (``evaluation.metrics.shd``: reversal = 1) of each graph in [N, d, d] to g_true
+    [d, d] -> [N] int64, vectorised."""
+    g = (np.asarray(graphs) != 0).astype(np.int8)
+    t = (np.asarray(g_true) != 0).astype(np.int8)
+    iu = np.triu_indices(t.shape[0], k=1)
+    status = g[:, iu[0], iu[1]] + 2 * g[:, iu[1], iu[0]]                     # [N, pairs]
+    return np.count_nonzero(status != (t[iu] + 2 * t.T[iu]), axis=1)
 
 
 def shd_cpdag(c_est: np.ndarray, c_true: np.ndarray) -> int:
@@ -241,6 +253,203 @@ def precision_recall_f1(edge_probs: np.ndarray, g_true: np.ndarray,
         return num / den
 
     return ratio(tp, tp + fp), ratio(tp, tp + fn), ratio(2 * tp, 2 * tp + fp + fn)
+
+
+# ------------------------------------------------------------------- calibration
+
+def _calibration_inputs(edge_probs, g_true) -> tuple[np.ndarray, np.ndarray]:
+    """(labels [N] int, probabilities [N] float64) of the N = d(d-1) off-diagonal entries,
+    the probabilities checked to lie in [0, 1] (a rounding excess of 1e-9 is clipped)."""
+    y, p = _labels_scores(edge_probs, g_true)
+    if not np.isfinite(p).all() or (p < -1e-9).any() or (p > 1 + 1e-9).any():
+        raise ValueError("edge_probs must be finite probabilities in [0, 1]")
+    return y, np.clip(p, 0.0, 1.0)
+
+
+def _bin_index(p: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin of each probability among ``n_bins`` equal-width bins on [0, 1]: bin b holds
+    b/n <= p < (b+1)/n, the last bin also p = 1 (right-closed), i.e. min(floor(n p), n - 1).
+    (floor(n p) rather than comparing with edges b/n, whose float values, e.g.
+    linspace(0, 1, 11)[3] = 0.30000000000000004, would put p = 0.3 in the bin below.)"""
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    return np.minimum(np.floor(p * n_bins).astype(int), int(n_bins) - 1)
+
+
+def brier_score(edge_probs: np.ndarray, g_true: np.ndarray) -> float:
+    """Brier score of the edge marginals: (1/N) sum_{i != j} (p_ij - G*_ij)^2 over the
+    N = d(d-1) off-diagonal entries (Brier 1950, Monthly Weather Review 78(1), p. 1; his
+    score sums over both classes, edge and no edge, and so is twice this one).
+
+    edge_probs: [d, d] probabilities p_ij = p(i -> j); g_true: [d, d] 0/1 true graph
+    (g_true[i, j] = 1 means i -> j). Unitless, in [0, 1], lower is better: 0 for 0/1
+    marginals equal to G*, 1 for 1 - G*; the empty answer scores the share of true edges
+    among the N pairs. NaN when d < 2 (no off-diagonal entry).
+    Raises ValueError when the shapes differ or are not [d, d], or a probability is not
+    finite or outside [0, 1] (beyond a rounding excess of 1e-9, which is clipped).
+    """
+    y, p = _calibration_inputs(edge_probs, g_true)
+    if y.size == 0:
+        return float("nan")
+    return float(np.mean((p - y) ** 2))
+
+
+def reliability_bins(edge_probs_list, g_true_list, n_bins: int = 10
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reliability diagram of edge marginals pooled over several fits:
+    (mean predicted [n_bins] float, observed frequency [n_bins] float, count [n_bins] int).
+
+    The off-diagonal entries of every pair (edge_probs_list[f] [d_f, d_f],
+    g_true_list[f] [d_f, d_f]) are pooled (fits may differ in d) and put in ``n_bins``
+    equal-width bins on [0, 1]: bin b holds b/n_bins <= p < (b+1)/n_bins, and the last bin
+    is right-closed so that p = 1.0 falls in it (p = 0.0 falls in the first). Per bin:
+    the mean of the predicted p, the fraction of those pairs that are true edges, and how
+    many pairs fall in it; the two means are NaN for an empty bin. A calibrated predictor
+    has observed frequency = mean predicted in every bin (Naeini, Cooper & Hauskrecht,
+    AAAI 2015; Guo et al., ICML 2017, Sec. 2 "Reliability diagrams").
+    Raises ValueError as :func:`brier_score` does, and when the two lists differ in length.
+    """
+    if len(edge_probs_list) != len(g_true_list):
+        raise ValueError(f"{len(edge_probs_list)} edge_probs but {len(g_true_list)} true graphs")
+    pairs = [_calibration_inputs(p, g) for p, g in zip(edge_probs_list, g_true_list)]
+    y = np.concatenate([yy for yy, _ in pairs]) if pairs else np.zeros(0, int)
+    p = np.concatenate([pp for _, pp in pairs]) if pairs else np.zeros(0)
+    b = _bin_index(p, n_bins)                                  # [N]
+    count = np.bincount(b, minlength=n_bins)                   # [n_bins]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.bincount(b, weights=p, minlength=n_bins) / count
+        freq = np.bincount(b, weights=y.astype(float), minlength=n_bins) / count
+    return mean_p, freq, count
+
+
+def expected_calibration_error(edge_probs: np.ndarray, g_true: np.ndarray, n_bins: int = 10) -> float:
+    """Expected calibration error of the edge marginals over the N = d(d-1) off-diagonal
+    entries: ECE = sum_b (n_b / N) |mean(p in b) - mean(G* in b)|, with ``n_bins``
+    equal-width bins on [0, 1] (bin b holds b/n_bins <= p < (b+1)/n_bins; the last bin is
+    right-closed and includes p = 1.0; p = 0.0 is in the first), empty bins contributing
+    0 (Naeini, Cooper & Hauskrecht, AAAI 2015; Guo et al., ICML 2017, eq. 3).
+
+    edge_probs: [d, d] probabilities p_ij = p(i -> j); g_true: [d, d] 0/1 true graph.
+    Unitless, in [0, 1], lower is better; 0 when, in every bin, the share of true edges
+    equals the mean predicted probability. NaN when d < 2. The bins are those of
+    :func:`reliability_bins`. Raises ValueError as :func:`brier_score` does, and for
+    n_bins that is not a positive integer.
+    """
+    mean_p, freq, count = reliability_bins([edge_probs], [g_true], n_bins)
+    n = count.sum()
+    if n == 0:
+        return float("nan")
+    full = count > 0
+    return float(np.sum(count[full] / n * np.abs(mean_p[full] - freq[full])))
+
+
+# ------------------------------------------------------- intervention distances
+
+#: gadjid's reading of an adjacency matrix: g[i, j] = 1 means i -> j (ours).
+GADJID_DIRECTION = "from row to column"
+
+
+def to_gadjid_cpdag(cpdag: np.ndarray) -> np.ndarray:
+    """A [d, d] CPDAG in dagbench's encoding as the [d, d] int8 matrix ``gadjid`` reads.
+
+    dagbench: i -> j is c[i, j] = 1, c[j, i] = 0; i - j (undirected) is c[i, j] = c[j, i] = 1.
+    gadjid (with edge_direction "from row to column"): i -> j is 1 at [i, j]; i - j is a 2
+    at [i, j] or [j, i] (one suffices; gadjid reads two 1s as the 2-cycle i <-> j and
+    refuses the graph). Here an undirected edge becomes 2 above the diagonal (i < j) and
+    0 below it; directed edges stay 1; the diagonal must be 0.
+    Raises ValueError for a non-square input or a diagonal entry.
+    """
+    c = (np.asarray(cpdag) != 0).astype(np.int8)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValueError(f"expected a square [d, d] CPDAG, got shape {c.shape}")
+    if np.diagonal(c).any():
+        raise ValueError("the CPDAG has self-loops (diagonal entries)")
+    und = (c & c.T).astype(bool)                                # [d, d] symmetric
+    out = np.where(und, 0, c).astype(np.int8)
+    out[np.triu(und, k=1)] = 2
+    return np.ascontiguousarray(out)
+
+
+def intervention_distances(g_true: np.ndarray, graphs: np.ndarray, weights: np.ndarray | None = None,
+                           cpdag: np.ndarray | None = None) -> dict[str, float]:
+    """Intervention distances of an answer to the true DAG: {'sid', 'parent_aid',
+    'ancestor_aid'}, each a count of mistaken (treatment, effect) node pairs.
+
+    Over the d(d-1) ordered pairs (T, Y), T != Y, a guess graph says how to estimate the
+    effect of intervening on T on Y (that it is zero, or which adjustment set to use);
+    a mistake is a pair for which that is wrong in the true DAG G*. Counts, not the
+    fraction (divide by d(d-1) for gadjid's normalised distance):
+
+    * ``sid``: structural intervention distance (Peters & Bühlmann, Neural Computation
+      27(3), 2015): adjust for the guess's parents of T.
+    * ``parent_aid``: Parent-AID (Henckel, Würtzen & Weichwald, "Adjustment Identification
+      Distance: A gadjid for Causal Structure Learning", 2024, arXiv:2402.08616):
+      SID's parent adjustment generalised to CPDAG guesses; for a DAG guess it equals SID.
+    * ``ancestor_aid``: Ancestor-AID (same paper): adjust for the guess's ancestors of T,
+      and claim a zero effect for every Y that is not a (possible) descendant of T.
+    For a CPDAG guess, a pair whose effect the CPDAG cannot identify (not amenable: a
+    possibly causal path from T starts with an undirected edge) is a mistake (the AIDs).
+
+    g_true: [d, d] 0/1 true DAG (g_true[i, j] = 1 means i -> j). graphs: [K, d, d] (or
+    [d, d]) DAG samples with ``weights`` [K] (non-negative; default uniform).
+    A posterior is scored by the weighted mean over its acyclic samples, the weights
+    renormalised over them (the rule of :func:`expected_shd`; each distinct graph is
+    scored once); if they carry no weight, the answer is the empty graph (and ``cpdag``
+    is not used).
+    ``cpdag``: [d, d] in dagbench's encoding (undirected = 1 both ways) for an
+    equivalence-class answer (PC, GES). Then parent_aid and ancestor_aid are gadjid's
+    values for the CPDAG itself as the guess (one call each, after
+    ``dagbench.mec.canonical_cpdag`` and :func:`to_gadjid_cpdag`), which penalise what the
+    class leaves unidentified; ``sid``, defined for DAG guesses only (gadjid refuses a
+    CPDAG: "Use parent_aid if you want to pass a CPDAG"), stays the weighted mean over
+    ``graphs``, i.e. over the DAGs of the class. So for a CPDAG answer parent_aid can
+    exceed sid (e.g. guess 0 - 1 against 0 -> 1: parent_aid 2, sid (0 + 2) / 2 = 1).
+
+    The work is done by the ``gadjid`` package (Henckel et al.'s own implementation:
+    maintained, fast (Rust, parallel over treatments), handles CPDAG guesses, needs only
+    numpy). Returns floats (a posterior's mean may be fractional); all 0 when d < 2
+    (no pair; gadjid refuses graphs with fewer than 2 nodes).
+    Raises ValueError when g_true is not a [d, d] DAG, the shapes disagree, or the
+    cpdag has no consistent DAG extension.
+    """
+    import gadjid
+
+    from dagbench.mec import canonical_cpdag
+
+    g_true = (np.asarray(g_true) != 0).astype(np.int8)
+    graphs = (_as_stack(graphs) != 0).astype(np.int8)           # [K, d, d]
+    d = g_true.shape[0] if g_true.ndim == 2 else -1
+    if g_true.ndim != 2 or g_true.shape[1] != d or graphs.shape[1:] != (d, d):
+        raise ValueError(f"g_true {g_true.shape} and graphs {graphs.shape} must be [d, d] and [K, d, d]")
+    if not is_dag(g_true):
+        raise ValueError("g_true is not a DAG (the distances need a true DAG)")
+    keys = ("sid", "parent_aid", "ancestor_aid")
+    if d < 2:
+        return dict.fromkeys(keys, 0.0)
+    g_true = np.ascontiguousarray(g_true)
+
+    def counts(guess: np.ndarray, *fns) -> list[float]:
+        return [float(fn(g_true, guess, edge_direction=GADJID_DIRECTION)[1]) for fn in fns]
+
+    w, all_cyclic = _acyclic_weights(graphs, weights)            # [K], cyclic ones 0
+    if all_cyclic:
+        support, w_sup = np.zeros((1, d, d), np.int8), np.ones(1)
+    else:
+        keep = w > 0
+        uniq, inverse = np.unique(graphs[keep].reshape(int(keep.sum()), -1), axis=0, return_inverse=True)
+        support = uniq.reshape(-1, d, d)                          # [S, d, d] distinct DAGs
+        w_sup = np.bincount(np.asarray(inverse).reshape(-1), weights=w[keep], minlength=len(support))
+    fns = (gadjid.sid,) if cpdag is not None else (gadjid.sid, gadjid.parent_aid, gadjid.ancestor_aid)
+    per_graph = np.array([counts(np.ascontiguousarray(g), *fns) for g in support])  # [S, len(fns)]
+    mean = w_sup @ per_graph / w_sup.sum()
+    if cpdag is None or all_cyclic:
+        return dict(zip(keys, map(float, mean)))
+    c = np.asarray(cpdag)
+    if c.shape != (d, d):
+        raise ValueError(f"cpdag has shape {c.shape}, expected {(d, d)}")
+    guess = to_gadjid_cpdag(canonical_cpdag(c))  # (gadjid needs a valid CPDAG, not any PDAG)
+    p_aid, a_aid = counts(guess, gadjid.parent_aid, gadjid.ancestor_aid)
+    return {"sid": float(mean[0]), "parent_aid": p_aid, "ancestor_aid": a_aid}
 
 
 # ------------------------------------------------------------------------ helpers

@@ -2,6 +2,8 @@
 
 - ``<metric>``: one panel per setting, methods side by side (box + one dot per seed);
 - ``roc``: ROC curves per setting, edge marginals pooled over seeds;
+- ``reliability``: reliability diagram (calibration) of the edge marginals per setting,
+  pooled over seeds, 10 equal-width bins (those of the ``ece`` score);
 - ``runtime``: wall time per fit and method (log scale);
 - ``accuracy_vs_runtime``: mean E-SHD against mean wall time per method, per setting;
 - ``adjacency``: the true graph beside each method's edge marginals, for the first seed
@@ -9,9 +11,9 @@
 Fits that did not end ok are left out, and each panel says how many; seeds whose dataset
 could not be made (status ``data_error``) are reported apart from method failures. A panel
 with nothing drawn says why in the panel (``*_reason`` / ``*_panel`` below), and no legend is
-drawn when there is nothing to label. Edge marginals (ROC, adjacency) are the ones the
-scores use (``evaluation.scoring.scored_edge_probs``). Methods whose
-plugin name is in ``highlight`` (e.g. the DiBS variants) are drawn emphasised.
+drawn when there is nothing to label. Edge marginals (ROC, reliability, adjacency) are the
+ones the scores use (``evaluation.scoring.scored_edge_probs``). Methods whose plugin name is
+in ``highlight`` (e.g. the DiBS variants) are drawn emphasised.
 Colours are the Okabe-Ito palette (safe for the common colour-vision deficiencies),
 paired with a marker per method so that more than eight methods stay distinct.
 """
@@ -35,7 +37,7 @@ METRICS = {
     "f1": "F1 of the graph at p > 0.5",
     "ll_heldout": "held-out log-likelihood [nats / row]",
 }
-OTHER_FIGURES = ["roc", "runtime", "accuracy_vs_runtime", "adjacency"]
+OTHER_FIGURES = ["roc", "reliability", "runtime", "accuracy_vs_runtime", "adjacency"]
 FORMATS = ["png", "pdf"]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -59,6 +61,7 @@ def plot_all(table: str | Path, *, results: str | Path, outdir: str | Path,
     for metric, label in METRICS.items():
         written += metric_figure(df, metric, label, style, outdir / metric)
     written += roc_figure(df, Path(results), style, outdir / "roc")
+    written += reliability_figure(df, Path(results), style, outdir / "reliability")
     written += runtime_figure(df, style, outdir / "runtime")
     written += accuracy_runtime_figure(df, style, outdir / "accuracy_vs_runtime")
     written += adjacency_figure(df, Path(results), outdir / "adjacency")
@@ -305,6 +308,79 @@ def _edge_probs(results: Path, setting: str, seed, method: str) -> tuple[np.ndar
         return None, "fit file unreadable"
 
 
+class _Pooled:
+    """The off-diagonal entries of the true graphs and of the fits' scored edge marginals
+    (``scored_edge_probs``) of one setting, per method, over the seeds whose fit is ok;
+    and what was left out on the way (shared by the ROC and reliability panels).
+
+    truth, probs: {method: [d(d-1)] off-diagonal entries per seed, in seed order};
+    mats: {method: [(edge marginals [d, d], true graph [d, d])] per seed}; seeds:
+    {method: [seed]};
+    seeds_by_state: the seeds met, by the state of their dataset (``_truth``); bad_fit:
+    {why: Counter of methods} of ok fits whose file is missing or unreadable; any_edge:
+    whether some true graph met has an edge.
+    """
+
+    def __init__(self, df: pd.DataFrame, results: Path, setting: str, methods: list[str]):
+        self.sdf = df[df["setting"] == setting]
+        self.ok = self.sdf[self.sdf["status"] == "ok"]
+        self.truth: dict[str, list] = {}
+        self.probs: dict[str, list] = {}
+        self.mats: dict[str, list] = {}
+        self.seeds: dict[str, list] = {}
+        self.bad_fit: dict[str, Counter] = {}
+        self.seeds_by_state: dict[str, set] = {"ok": set(), "missing": set(), "unknown": set(),
+                                               DATA_ERROR: set()}
+        self.any_edge = False
+        if no_dataset_reason(self.sdf):
+            return
+        truths = {}
+        for m in methods:
+            for seed in self.ok.loc[self.ok["method_id"] == m, "seed"]:
+                if seed not in truths:
+                    truths[seed] = _truth(results, setting, seed)
+                t, state = truths[seed]
+                self.seeds_by_state[state].add(seed)
+                if t is None:
+                    continue
+                self.any_edge = self.any_edge or bool(t.any())
+                p, status = _edge_probs(results, setting, seed, m)
+                if p is None or p.shape != t.shape:
+                    status = "fit file unreadable" if p is not None else status
+                    self.bad_fit.setdefault(status, Counter())[m] += 1
+                    continue
+                off = ~np.eye(len(t), dtype=bool)
+                self.probs.setdefault(m, []).append(p[off])
+                self.truth.setdefault(m, []).append(t[off])
+                self.mats.setdefault(m, []).append((p, t))
+                self.seeds.setdefault(m, []).append(seed)
+
+    def no_seed_reason(self, what: str) -> str:
+        """Why nothing is drawn when no ok fit met a usable true graph ('' otherwise);
+        ``what`` names the missing thing ('ROC curve', 'reliability curve')."""
+        if self.ok.empty:
+            return "no fit ended ok"
+        if self.seeds_by_state["ok"]:
+            return ""
+        if self.seeds_by_state["unknown"]:
+            return f"no {what}: the true graph is unknown"
+        if self.seeds_by_state[DATA_ERROR]:
+            return f"no dataset could be made ({_seed_list(self.seeds_by_state[DATA_ERROR])})"
+        return f"no {what}: no data file for {_seed_list(self.seeds_by_state['missing'])}"
+
+    def left_out(self) -> list[str]:
+        """What the panel leaves out besides the fits that are not ok (for ``_not_ok_note``)."""
+        extra = [f"{why}: {_counts(c)}" for why, c in self.bad_fit.items()]
+        by_state = self.seeds_by_state
+        if by_state["ok"] and by_state["missing"]:
+            extra.append(f"no data file: {_seed_list(by_state['missing'])}")
+        if by_state["ok"] and by_state[DATA_ERROR]:
+            extra.append(f"no dataset (data file): {_seed_list(by_state[DATA_ERROR])}")
+        if by_state["ok"] and by_state["unknown"]:
+            extra.append(f"true graph unknown: {_seed_list(by_state['unknown'])}")
+        return extra
+
+
 def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str]):
     """What the ROC panel of ``setting`` draws: (curves, reason, note).
 
@@ -314,64 +390,29 @@ def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str])
     leaves out (``_not_ok_note``, plus fit files missing or unreadable, seeds without a
     data file or true graph, methods left without a curve).
     """
-    sdf = df[df["setting"] == setting]
-    why = no_dataset_reason(sdf)
+    pooled = _Pooled(df, results, setting, methods)
+    why = no_dataset_reason(pooled.sdf)
     if why:
         return {}, why, ""
-    ok = sdf[sdf["status"] == "ok"]
-    curves, bad_fit, no_curve = {}, {}, []
-    seeds_by_state: dict[str, set] = {"ok": set(), "missing": set(), "unknown": set(), DATA_ERROR: set()}
-    truths, any_edge = {}, False
-    for m in methods:
-        probs, truth = [], []
-        for seed in ok.loc[ok["method_id"] == m, "seed"]:
-            if seed not in truths:
-                truths[seed] = _truth(results, setting, seed)
-            t, state = truths[seed]
-            seeds_by_state[state].add(seed)
-            if t is None:
-                continue
-            any_edge = any_edge or bool(t.any())
-            p, status = _edge_probs(results, setting, seed, m)
-            if p is None or p.shape != t.shape:
-                status = "fit file unreadable" if p is not None else status
-                bad_fit.setdefault(status, Counter())[m] += 1
-                continue
-            off = ~np.eye(len(t), dtype=bool)
-            probs.append(p[off])
-            truth.append(t[off])
-        if probs:
-            truth_all = np.concatenate(truth)
-            if len(np.unique(truth_all)) < 2:
-                no_curve.append(m)
-            else:
-                curves[m] = (truth_all, np.concatenate(probs))
+    curves, no_curve = {}, []
+    for m in pooled.probs:
+        truth_all = np.concatenate(pooled.truth[m])
+        if len(np.unique(truth_all)) < 2:
+            no_curve.append(m)
+        else:
+            curves[m] = (truth_all, np.concatenate(pooled.probs[m]))
 
     reason = ""
     if not curves:
-        if ok.empty:
-            reason = "no fit ended ok"
-        elif not seeds_by_state["ok"]:
-            reason = ("no ROC curve: the true graph is unknown" if seeds_by_state["unknown"] else
-                      f"no dataset could be made ({_seed_list(seeds_by_state[DATA_ERROR])})"
-                      if seeds_by_state[DATA_ERROR] else
-                      f"no ROC curve: no data file for {_seed_list(seeds_by_state['missing'])}")
-        elif not any_edge:
-            reason = "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"
-        elif not no_curve:
-            reason = "no ROC curve: no ok fit has a readable fit file"
-        else:
-            reason = "no ROC curve: the true graph has no edges in the seeds of the readable fits"
-    extra = [f"{why}: {_counts(c)}" for why, c in bad_fit.items()]
-    if seeds_by_state["ok"] and seeds_by_state["missing"]:
-        extra.append(f"no data file: {_seed_list(seeds_by_state['missing'])}")
-    if seeds_by_state["ok"] and seeds_by_state[DATA_ERROR]:
-        extra.append(f"no dataset (data file): {_seed_list(seeds_by_state[DATA_ERROR])}")
-    if seeds_by_state["ok"] and seeds_by_state["unknown"]:
-        extra.append(f"true graph unknown: {_seed_list(seeds_by_state['unknown'])}")
+        reason = pooled.no_seed_reason("ROC curve") or (
+            "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"
+            if not pooled.any_edge else
+            "no ROC curve: no ok fit has a readable fit file" if not no_curve else
+            "no ROC curve: the true graph has no edges in the seeds of the readable fits")
+    extra = pooled.left_out()
     if curves and no_curve:
         extra.append(f"no curve (no true edge on its seeds): {', '.join(no_curve)}")
-    return curves, reason, _not_ok_note(sdf, extra)
+    return curves, reason, _not_ok_note(pooled.sdf, extra)
 
 
 def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> list[Path]:
@@ -391,6 +432,85 @@ def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> lis
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
         ax.set_title(f"{setting} (pooled over seeds)", fontsize=10)
+        if reason:
+            _draw_reason(ax, reason)
+        _draw_note(ax, note)
+        _legend(ax, fontsize=6, loc="lower right")
+    return _save(fig, stem)
+
+
+#: bins of the reliability diagram (those of the ``ece`` score, ``metrics.reliability_bins``)
+RELIABILITY_BINS = 10
+
+
+def reliability_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str],
+                      n_bins: int = RELIABILITY_BINS):
+    """What the reliability panel of ``setting`` draws: (curves, n_seeds, reason, note).
+
+    curves: {method: (mean predicted [n_bins], observed frequency [n_bins], count [n_bins],
+    seeds)}: ``metrics.reliability_bins`` of the fits' scored edge marginals
+    (``scored_edge_probs``, as the ``ece`` and ``brier`` scores use them) against the true
+    graphs, off-diagonal entries pooled over the seeds whose fit is ok (the means are NaN
+    in empty bins), and how many seeds that is; n_seeds: the number of distinct seeds
+    pooled in the panel; reason: why there is no curve ('' when there is one; an empty
+    true graph is no reason: calibration is defined for it); note: what the panel leaves
+    out (as for the ROC panel), and that every observed frequency is 0 when no seed's true
+    graph has an edge.
+    """
+    from evaluation.metrics import reliability_bins
+
+    pooled = _Pooled(df, results, setting, methods)
+    why = no_dataset_reason(pooled.sdf)
+    if why:
+        return {}, 0, why, ""
+    curves, no_pair = {}, []
+    for m, mats in pooled.mats.items():
+        mean_p, freq, count = reliability_bins([p for p, _ in mats], [t for _, t in mats], n_bins)
+        if count.sum():
+            curves[m] = (mean_p, freq, count, len(mats))
+        else:
+            no_pair.append(m)
+    n_seeds = len({k for m in curves for k in pooled.seeds[m]})
+    reason = ""
+    if not curves:
+        reason = pooled.no_seed_reason("reliability curve") or (
+            "no reliability curve: no ok fit has a readable fit file" if not no_pair else
+            "no reliability curve: the graphs have fewer than 2 nodes (no node pair to score)")
+    extra = pooled.left_out()
+    if curves and no_pair:
+        extra.append(f"no node pair (d < 2): {', '.join(no_pair)}")
+    if curves and not pooled.any_edge:
+        extra.append("no true edge in any seed: every observed frequency is 0")
+    return curves, n_seeds, reason, _not_ok_note(pooled.sdf, extra)
+
+
+def reliability_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path,
+                       n_bins: int = RELIABILITY_BINS) -> list[Path]:
+    """Reliability diagram of the edge marginals, one panel per setting: per method, the
+    share of true edges against the mean predicted p(i -> j) in each of ``n_bins``
+    equal-width bins on [0, 1] (non-empty bins only), pooled over seeds; the diagonal is
+    perfect calibration. A method pooled over fewer seeds than the panel says so in its
+    legend entry."""
+    settings = _settings(df)
+    fig, axes = _panels(len(settings))
+    for ax, setting in zip(axes, settings):
+        curves, n_seeds, reason, note = reliability_panel(df, results, setting, style.methods, n_bins)
+        for m, (mean_p, freq, count, k) in curves.items():
+            full = count > 0
+            strong = m in style.highlighted
+            label = m if k == n_seeds else f"{m} ({k} seed{'s' if k != 1 else ''})"
+            ax.plot(mean_p[full], freq[full], label=label, color=style.color(m),
+                    marker=style.marker(m), markersize=5 if strong else 4,
+                    linewidth=2.2 if strong else 1.0, alpha=1.0 if strong else 0.8)
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":",
+                label="perfect calibration" if curves else "_diagonal")
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_yticks(np.linspace(0, 1, 6))  # (a note may raise the axis above 1)
+        ax.set_xlabel(f"mean predicted p(i → j) in the bin ({n_bins} equal-width bins)")
+        ax.set_ylabel("observed share of true edges")
+        ax.set_title(f"{setting} (pooled over {n_seeds} seed{'s' if n_seeds != 1 else ''})"
+                     if curves else setting, fontsize=10)
         if reason:
             _draw_reason(ax, reason)
         _draw_note(ax, note)

@@ -13,23 +13,33 @@ import numpy as np
 from dagbench.graphs import dag_to_cpdag
 from evaluation.likelihood import heldout_scores, least_squares_fit_many, linear_gaussian_logpdf
 from evaluation.metrics import (_acyclic_weights, _as_stack, _norm_weights, auprc, auroc,
-                                edge_marginals, is_acyclic, precision_recall_f1,
-                                shd, shd_cpdag)
+                                brier_score, edge_marginals, expected_calibration_error,
+                                intervention_distances, is_acyclic, precision_recall_f1,
+                                shd_cpdag, shd_stack)
+from evaluation.posterior_quality import EXACT_MAX_D, POSTERIOR_KEYS, exact_reference, posterior_quality
 from simulators.base import Dataset
 
 __all__ = ["SCORE_KEYS", "score_fit", "scored_edge_probs", "read_benchmark"]
 
 #: Every key ``score_fit`` returns, in order.
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
-              "f1", "ll_heldout", "ell_heldout", "ll_heldout_interv", "ll_source", "ll_note", "frac_cyclic",
-              "frac_cyclic_unweighted", "all_cyclic", "n_edges_est", "n_edges_true")
+              "f1", "brier", "ece", "sid", "parent_aid", "ancestor_aid", "ll_heldout", "ell_heldout",
+              "ll_heldout_interv", "ll_source", "ll_note", "frac_cyclic", "frac_cyclic_unweighted",
+              "all_cyclic", "n_edges_est", "n_edges_true") + POSTERIOR_KEYS
 #: The keys that compare with the true graph: NaN for data whose graph is unknown.
 GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
-                    "recall", "f1", "n_edges_true")
+                    "recall", "f1", "brier", "ece", "sid", "parent_aid", "ancestor_aid",
+                    "n_edges_true") + POSTERIOR_KEYS
 
 
-def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bool | str]:
+def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
+              exact_posterior: dict | None = None) -> dict[str, float | bool | str]:
     """All scores of one fit (the arrays ``GraphPosterior.save`` writes) on ``data``.
+
+    ``exact_posterior``: the setting's option of that name (``graph_prior``,
+    ``edges_per_node``), or None. When given and d <= 6, the fit is also scored against
+    the exact BGe posterior of ``data``'s training rows under that prior
+    (``evaluation.posterior_quality``); otherwise those keys are NaN.
 
     Let A be the acyclic samples of ``graphs`` and w~ their weights renormalised to sum
     1 (cyclic samples are excluded from every graph score and from the likelihood). If
@@ -49,6 +59,21 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
             as saved, i.e. ``GraphPosterior.marginals``; all 0 when all cyclic) over the
             off-diagonal entries; auprc is average precision; NaN if G* is empty.
         precision, recall, f1: of the graph {p_ij > 0.5} (``metrics.precision_recall_f1``).
+        brier: calibration of the same edge marginals, (1/N) sum_{i != j} (p_ij - G*_ij)^2
+            over the N = d(d-1) off-diagonal entries (``metrics.brier_score``).
+        ece: expected calibration error of the same marginals, 10 equal-width bins on
+            [0, 1] (last bin right-closed), sum_b (n_b / N) |mean p in b - share of true
+            edges in b| (``metrics.expected_calibration_error``). Both need no exact
+            posterior; both are defined for an empty G*.
+        sid, parent_aid, ancestor_aid: intervention distances to G*, counts of mistaken
+            (treatment, effect) pairs out of d(d-1), by the ``gadjid`` package
+            (``metrics.intervention_distances``): SID (Peters & Bühlmann 2015) and the
+            Parent- and Ancestor-AID (Henckel, Würtzen & Weichwald 2024), each
+            sum_{k in A} w~_k D(G_k, G*), once per distinct graph (the empty graph when all
+            cyclic). For a fit with a ``cpdag``, parent_aid and ancestor_aid are gadjid's
+            values for the CPDAG itself as the guess (a pair the class does not identify
+            is a mistake), while sid, defined for DAG guesses only, is the mean over the
+            DAGs of the class. For a DAG guess parent_aid equals sid.
 
     Equivalence-class answers (PC, GES, any method giving a ``cpdag``) arrive here as the
     uniform distribution over the DAGs of their class (``GraphPosterior``), so E-SHD,
@@ -72,6 +97,9 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         all_cyclic: True when the acyclic samples carry no weight (bool).
         n_edges_est: expected edge count sum_{k in A} w~_k |G_k| (0 when all cyclic).
         n_edges_true: edges of G*.
+        edge_mae, tv, kl, e_shd_gap, mec_mass, exact_e_shd, exact_mec_mass: the distances
+            to the exact posterior (``posterior_quality.posterior_quality``), computed on
+            the same acyclic support and weights and the same edge marginals as above.
     The keys in GRAPH_SCORE_KEYS are NaN when the dataset's graph is unknown
     (``data.meta['graph_known']`` False, e.g. a user CSV without a graph file).
     """
@@ -98,18 +126,22 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         keep = wt > 0
         support, w_sup = uniq[keep], wt[keep] / wt.sum()       # [S, d, d], [S]
 
-    shds = np.array([shd(g, g_true) for g in support], dtype=np.float64)
+    shds = shd_stack(support, g_true).astype(np.float64)     # [S]
     e_shd = float(w_sup @ shds)
     shd_map = float(shds[np.isclose(w_sup, w_sup.max(), rtol=1e-9, atol=0)].mean())
     c_true = dag_to_cpdag(g_true)
     if fit.get("cpdag") is not None:
         s_cpdag = float(shd_cpdag(fit["cpdag"], c_true))
     else:
-        cpdags = _CpdagCache()
-        s_cpdag = float(sum(wk * shd_cpdag(cpdags(g), c_true) for wk, g in zip(w_sup, support)))
+        s_cpdag = _expected_shd_cpdag(support, w_sup, c_true)
 
     p = scored_edge_probs(fit, all_cyclic=all_cyclic)
     precision, recall, f1 = precision_recall_f1(p, g_true)
+    graph_known = data.meta.get("graph_known", True)
+    if graph_known:  # (gadjid needs the true DAG; the keys are NaN below otherwise)
+        interv = intervention_distances(g_true, support, w_sup, cpdag=fit.get("cpdag"))
+    else:
+        interv = dict.fromkeys(("sid", "parent_aid", "ancestor_aid"), float("nan"))
 
     ll, source, ll_note = _heldout(fit, data, acyclic_u[inverse], weights, support, w_sup, all_cyclic)
 
@@ -123,6 +155,11 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
+        "brier": brier_score(p, g_true),
+        "ece": expected_calibration_error(p, g_true),
+        "sid": interv["sid"],
+        "parent_aid": interv["parent_aid"],
+        "ancestor_aid": interv["ancestor_aid"],
         "ll_heldout": ll["ll_heldout"],
         "ell_heldout": ll["ell_heldout"],
         "ll_heldout_interv": ll["ll_heldout_interv"],
@@ -134,9 +171,26 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset) -> dict[str, float | bo
         "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
         "n_edges_true": float(np.count_nonzero(g_true)),
     }
-    if not data.meta.get("graph_known", True):  # user data without a true graph
+    scores.update(dict.fromkeys(POSTERIOR_KEYS, float("nan")))
+    if exact_posterior and graph_known and d <= EXACT_MAX_D:
+        exact = exact_reference(data.x, data.interv_mask, graph_prior=exact_posterior["graph_prior"],
+                                edges_per_node=exact_posterior["edges_per_node"])
+        scores.update(posterior_quality(exact, support, w_sup, p, g_true, e_shd=e_shd))
+    if not graph_known:  # user data without a true graph
         scores.update({k: float("nan") for k in GRAPH_SCORE_KEYS})
     return scores
+
+
+def _expected_shd_cpdag(support: np.ndarray, w_sup: np.ndarray, c_true: np.ndarray) -> float:
+    """sum_k w_k SHD(CPDAG(G_k), c_true), with one CPDAG and one SHD per equivalence class
+    of the support (the DAGs of a class share skeleton and v-structures)."""
+    cpdags = _CpdagCache()
+    by_class: dict[bytes, float] = {}
+    for wk, g in zip(w_sup, support):
+        key = cpdags.key(g)
+        by_class[key] = by_class.get(key, 0.0) + float(wk)
+        cpdags(g)
+    return float(sum(wk * shd_cpdag(cpdags.cache[key], c_true) for key, wk in by_class.items()))
 
 
 class _CpdagCache:
@@ -147,12 +201,17 @@ class _CpdagCache:
     def __init__(self):
         self.cache: dict[bytes, np.ndarray] = {}
 
-    def __call__(self, g: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def key(g: np.ndarray) -> bytes:
+        """Skeleton and v-structure edges of DAG g [d, d]: equal for Markov-equivalent DAGs."""
         g = (np.asarray(g) != 0).astype(np.int64)
         skel = g | g.T
         nonadj = 1 - skel - np.eye(len(g), dtype=np.int64)
         v = g & ((nonadj @ g) > 0)                          # a -> j with another parent of j not adjacent to a
-        key = skel.astype(bool).tobytes() + v.astype(bool).tobytes()
+        return skel.astype(bool).tobytes() + v.astype(bool).tobytes()
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        key = self.key(g)
         if key not in self.cache:
             self.cache[key] = dag_to_cpdag(g)
         return self.cache[key]

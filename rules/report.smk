@@ -32,8 +32,8 @@ rule aggregate:
 
 
 rule plot:
-    """Comparison figures (PNG and PDF): one per metric, ROC curves, runtime, accuracy
-    against runtime, adjacency heatmaps."""
+    """Comparison figures (PNG and PDF): one per metric, ROC curves, reliability diagrams,
+    runtime, accuracy against runtime, adjacency heatmaps (evaluation.plots.figure_names)."""
     input:
         table=rules.aggregate.output.csv,
         fits=all_jobs(f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json"),

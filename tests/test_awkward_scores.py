@@ -24,7 +24,7 @@ from simulators.base import get as get_simulator
 CASES = Path(__file__).parent / "cases"
 #: the scores a column permutation must leave unchanged for an order-invariant method
 INVARIANT_SCORES = ["e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall", "f1",
-                    "ll_heldout", "ell_heldout", "n_edges_est", "frac_cyclic", "all_cyclic"]
+                    "brier", "ece", "sid", "parent_aid", "ancestor_aid", "ll_heldout", "ell_heldout", "n_edges_est", "frac_cyclic", "all_cyclic"]
 
 
 def csv_dataset(folder, data, graph, seed=0):
@@ -71,6 +71,13 @@ def test_cpdag_extension_case_scores_the_class_in_both_column_orders(method):
         assert p[b, c] == pytest.approx(2 / 3) and p[c, b] == pytest.approx(1 / 3)
         # thresholded at 0.5 only B -> A and B -> C are predicted: one right edge of two
         assert (s["precision"], s["recall"]) == (pytest.approx(0.5), pytest.approx(0.5))
+        # the CPDAG A - B - C identifies no effect (every pair is reached by a path that
+        # starts with an undirected edge): all 6 pairs are Parent-/Ancestor-AID mistakes;
+        # SID is the mean over the class's DAGs: A -> B -> C 0, A <- B -> C 3 (metrics
+        # test), A <- B <- C 6 (every pair: each parent set is a descendant or leaves a
+        # path open), so (0 + 3 + 6) / 3 = 3
+        assert (s["parent_aid"], s["ancestor_aid"]) == (6, 6)
+        assert s["sid"] == pytest.approx(3)
 
 
 def test_cpdag_with_v_structure_and_undirected_tail():
@@ -137,7 +144,8 @@ def _empty_graph_scores(data):
 def _assert_scored_as_empty(s, empty):
     assert s["all_cyclic"] is True and s["frac_cyclic"] == 1
     for key in ["e_shd", "shd_map", "shd_cpdag", "precision", "recall", "f1", "auroc", "auprc",
-                "ll_heldout", "ell_heldout", "n_edges_est"]:
+                "brier", "ece", "sid", "parent_aid", "ancestor_aid", "ll_heldout", "ell_heldout",
+                "n_edges_est"]:
         assert s[key] == pytest.approx(empty[key]), key
     assert s["auroc"] == 0.5
 

@@ -459,3 +459,219 @@ def test_interventional_heldout_ll_scores_only_the_intervened_rows():
     # observational held-out data: no interventional rows, so NaN
     obs = get_simulator("linear")(d=5, n=60).simulate(seed=3)
     assert math.isnan(score_fit(point_fit(obs.g_true), obs)["ll_heldout_interv"])
+
+
+# -------------------------------------------------- calibration: Brier and ECE
+
+# CHAIN's off-diagonal entries, row-major: (0,1) (0,2) (1,0) (1,2) (2,0) (2,1), labels
+# 1 0 0 1 0 0; the marginals below put one entry exactly at 0.0 and one exactly at 1.0.
+P_HAND = np.array([[0.0, 0.9, 0.2],
+                   [0.1, 0.0, 0.6],
+                   [0.0, 1.0, 0.0]])
+
+
+def test_brier_hand():
+    # squared errors: (0.9-1)^2 + 0.2^2 + 0.1^2 + (0.6-1)^2 + 0^2 + (1.0-0)^2
+    #               = 0.01 + 0.04 + 0.01 + 0.16 + 0 + 1 = 1.22; / 6 entries = 0.20333
+    assert M.brier_score(P_HAND, CHAIN) == pytest.approx(1.22 / 6)
+    assert M.brier_score(CHAIN.astype(float), CHAIN) == 0
+    assert M.brier_score(1.0 - CHAIN, CHAIN) == 1        # (the diagonal of 1 - G is not scored)
+    assert M.brier_score(np.zeros((3, 3)), CHAIN) == pytest.approx(2 / 6)  # share of true edges
+
+
+def test_ece_hand_with_both_bin_edges():
+    # 10 bins [0, .1) [.1, .2) ... [.9, 1.0] (the last one right-closed):
+    #   bin 0: {0.0 (no edge)}        |0.0 - 0|   = 0    weight 1/6
+    #   bin 1: {0.1 (no edge)}        |0.1 - 0|   = 0.1  weight 1/6
+    #   bin 2: {0.2 (no edge)}        |0.2 - 0|   = 0.2  weight 1/6
+    #   bin 6: {0.6 (edge)}           |0.6 - 1|   = 0.4  weight 1/6
+    #   bin 9: {0.9 (edge), 1.0 (no)} |0.95 - 0.5| = 0.45 weight 2/6
+    # ECE = (0 + 0.1 + 0.2 + 0.4 + 2 * 0.45) / 6 = 1.6 / 6 = 0.26667. (Were 1.0 in a bin of
+    # its own: (0.1 + 0.2 + 0.4 + |0.9 - 1| + |1.0 - 0|) / 6 = 1.8 / 6.)
+    assert M.expected_calibration_error(P_HAND, CHAIN) == pytest.approx(1.6 / 6)
+    mean_p, freq, count = M.reliability_bins([P_HAND], [CHAIN])
+    assert count.tolist() == [1, 1, 1, 0, 0, 0, 1, 0, 0, 2]
+    assert mean_p[9] == pytest.approx(0.95) and freq[9] == 0.5
+    assert mean_p[0] == 0 and freq[6] == 1
+    assert np.isnan(mean_p[3]) and np.isnan(freq[3])                  # empty bin
+    # interior edges belong to the bin above: 0.3 in [.3, .4), 0.7 in [.7, .8)
+    _, _, count = M.reliability_bins([np.array([[0, 0.3], [0.7, 0]])], [G(2, (0, 1))])
+    assert count.tolist() == [0, 0, 0, 1, 0, 0, 0, 1, 0, 0]
+    _, _, count = M.reliability_bins([np.array([[0, 0.3], [0.7, 0]])], [G(2, (0, 1))], n_bins=2)
+    assert count.tolist() == [1, 1]
+
+
+def test_ece_zero_when_calibrated_and_brier_still_positive():
+    # four entries at 0.5, two of them true edges; the two others at 0.0, neither an edge
+    p = np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0.0, 0.0, 0]])
+    assert M.expected_calibration_error(p, CHAIN) == 0
+    assert M.brier_score(p, CHAIN) == pytest.approx(4 * 0.25 / 6)  # calibrated, not sharp
+    assert M.expected_calibration_error(CHAIN.astype(float), CHAIN) == 0
+    # one marginal off by 0.2 in a bin of its own: ECE = 0.2 / 6
+    q = CHAIN.astype(float)
+    q[2, 0] = 0.2
+    assert M.expected_calibration_error(q, CHAIN) == pytest.approx(0.2 / 6)
+
+
+def test_reliability_bins_pool_fits_of_different_sizes():
+    a = M.reliability_bins([P_HAND], [CHAIN])
+    b = M.reliability_bins([np.array([[0, 0.95], [0.05, 0]])], [G(2, (0, 1))])
+    mean_p, freq, count = M.reliability_bins([P_HAND, np.array([[0, 0.95], [0.05, 0]])],
+                                             [CHAIN, G(2, (0, 1))])
+    assert (count == a[2] + b[2]).all()
+    assert mean_p[9] == pytest.approx((0.9 + 1.0 + 0.95) / 3) and freq[9] == pytest.approx(2 / 3)
+    assert mean_p[0] == pytest.approx(0.05 / 2) and freq[0] == 0
+
+
+def test_calibration_input_errors_and_degenerate_cases():
+    with pytest.raises(ValueError, match="probabilities"):
+        M.brier_score(P_HAND * 2, CHAIN)
+    with pytest.raises(ValueError, match="probabilities"):
+        M.expected_calibration_error(np.full((3, 3), np.nan), CHAIN)
+    with pytest.raises(ValueError, match=r"\[d, d\]"):
+        M.brier_score(np.zeros((2, 2)), CHAIN)
+    with pytest.raises(ValueError, match="n_bins"):
+        M.expected_calibration_error(P_HAND, CHAIN, n_bins=0)
+    with pytest.raises(ValueError, match="2 edge_probs but 1"):
+        M.reliability_bins([P_HAND, P_HAND], [CHAIN])
+    # a rounding excess is clipped, not refused
+    assert M.brier_score(CHAIN * (1 + 1e-12), CHAIN) == pytest.approx(0)
+    assert math.isnan(M.brier_score(np.zeros((1, 1)), np.zeros((1, 1))))
+    assert math.isnan(M.expected_calibration_error(np.zeros((1, 1)), np.zeros((1, 1))))
+
+
+# -------------------------------------------------- intervention distances (gadjid)
+
+REV01 = G(3, (1, 0), (1, 2))  # CHAIN with 0 -> 1 reversed: 0 <- 1 -> 2
+
+
+def test_sid_hand_chain_with_one_reversed_edge():
+    # truth 0 -> 1 -> 2, guess 0 <- 1 -> 2; SID adjusts for the guess's parents of T:
+    #  T=0, Z={1}: Y=1 is in Z (guess: no effect) but 1 is a descendant of 0: mistake;
+    #              Y=2: Z={1} lies on the causal path 0 -> 1 -> 2: not valid: mistake.
+    #  T=1, Z={}:  Y=0: the path 1 <- 0 stays open: mistake; Y=2: valid.
+    #  T=2, Z={1}: Y=1 in Z, not a descendant of 2: right; Y=0: no causal path, 2 <- 1 <- 0
+    #              blocked by 1: valid.  Total 3 of 6.
+    d = M.intervention_distances(CHAIN, REV01)
+    assert d == {"sid": 3.0, "parent_aid": 3.0, "ancestor_aid": 3.0}
+    assert M.intervention_distances(CHAIN, CHAIN) == {"sid": 0.0, "parent_aid": 0.0, "ancestor_aid": 0.0}
+    assert M.intervention_distances(CHAIN, np.zeros((3, 3)))["sid"] == 3  # pairs (1,0) (2,0) (2,1)
+    # the count, not gadjid's fraction 3/6
+    assert M.intervention_distances(REV01, CHAIN)["sid"] == 3
+
+
+def test_intervention_distances_average_the_acyclic_samples():
+    graphs = np.stack([CHAIN, REV01, CYC, CHAIN, np.zeros((3, 3), np.int8)])
+    w = np.array([0.1, 0.3, 0.4, 0.1, 0.1])
+    # acyclic mass: CHAIN 0.2 (two copies), REV01 0.3, empty 0.1 -> renormalised 1/3, 1/2, 1/6
+    want = {k: (1 / 3) * M.intervention_distances(CHAIN, CHAIN)[k]
+            + (1 / 2) * M.intervention_distances(CHAIN, REV01)[k]
+            + (1 / 6) * M.intervention_distances(CHAIN, np.zeros((3, 3)))[k]
+            for k in ("sid", "parent_aid", "ancestor_aid")}
+    got = M.intervention_distances(CHAIN, graphs, w)
+    assert got == pytest.approx(want) and got["sid"] == pytest.approx(3 / 2 + 3 / 6)
+    # every sample cyclic (a 2-cycle, a self-loop): scored as the empty graph
+    loop = CHAIN.copy()
+    loop[2, 2] = 1
+    assert M.intervention_distances(CHAIN, np.stack([CYC, loop])) == \
+        M.intervention_distances(CHAIN, np.zeros((3, 3)))
+
+
+def test_to_gadjid_cpdag_hand():
+    # dagbench CPDAG: 0 -> 2 <- 1 (compelled), 0 - 3 undirected (1 both ways)
+    c = G(4, (0, 2), (1, 2), (0, 3), (3, 0))
+    want = np.array([[0, 0, 1, 2],      # gadjid: 1 = directed row -> column, 2 = undirected
+                     [0, 0, 1, 0],      # (once, above the diagonal)
+                     [0, 0, 0, 0],
+                     [0, 0, 0, 0]], np.int8)
+    got = M.to_gadjid_cpdag(c)
+    assert got.dtype == np.int8 and (got == want).all()
+    with pytest.raises(ValueError, match="self-loops"):
+        M.to_gadjid_cpdag(np.eye(3))
+
+
+def test_cpdag_answer_uses_gadjid_on_the_cpdag():
+    # truth 0 -> 1 (node 2 apart), answer the class {0 - 1} = {0 -> 1, 1 -> 0}.
+    # Parent-AID of the CPDAG: for T=0 and T=1 the undirected edge leaves the effect on
+    # the other node unidentified (not amenable): 2 mistakes; pairs with node 2 are right.
+    # SID over its DAGs: 0 -> 1 scores 0; 1 -> 0 scores 2 (T=0, Z={1}: 1 is a descendant
+    # of 0; T=1, Z={}: 1 <- 0 open), mean (0 + 2) / 2 = 1.
+    truth = G(3, (0, 1))
+    cls = np.stack([G(3, (0, 1)), G(3, (1, 0))])
+    c = G(3, (0, 1), (1, 0))
+    got = M.intervention_distances(truth, cls, cpdag=c)
+    assert got == {"sid": 1.0, "parent_aid": 2.0, "ancestor_aid": 2.0}
+    assert M.intervention_distances(truth, cls) == {"sid": 1.0, "parent_aid": 1.0, "ancestor_aid": 1.0}
+    # a mixed CPDAG: 0 -> 2 <- 1, 0 - 3; truth 3 -> 0 -> 2 <- 1 (a DAG of the class).
+    # Parent-AID: T=0: Y=3 unidentified (0 - 3): 1; T=3: Y=0 and Y=2 (3 - 0 -> 2) unidentified: 2;
+    # T=1, T=2 (Z = {0, 1}) right: total 3. Its other DAG, 0 -> 3, has SID 3 (T=0, Z={}: 0 <- 3
+    # open; T=3, Z={0}: 0 is a descendant of 3, and blocks 3 -> 0 -> 2), so mean SID 1.5.
+    truth = G(4, (3, 0), (0, 2), (1, 2))
+    other = G(4, (0, 3), (0, 2), (1, 2))
+    c = G(4, (0, 2), (1, 2), (0, 3), (3, 0))
+    got = M.intervention_distances(truth, np.stack([truth, other]), cpdag=c)
+    assert got == {"sid": 1.5, "parent_aid": 3.0, "ancestor_aid": 3.0}
+
+
+def test_intervention_distances_errors_and_small_graphs():
+    with pytest.raises(ValueError, match="not a DAG"):
+        M.intervention_distances(CYC, CHAIN)
+    with pytest.raises(ValueError, match="must be"):
+        M.intervention_distances(CHAIN, np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="cpdag has shape"):
+        M.intervention_distances(CHAIN, CHAIN, cpdag=np.zeros((2, 2)))
+    # d = 1: no pair to get wrong (gadjid itself refuses fewer than 2 nodes)
+    assert M.intervention_distances(np.zeros((1, 1)), np.zeros((1, 1))) == \
+        {"sid": 0.0, "parent_aid": 0.0, "ancestor_aid": 0.0}
+
+
+def test_score_fit_calibration_and_intervention_distances(data):
+    g = data.g_true                                      # complete DAG 0 -> 1 -> 2, 0 -> 2
+    empty = np.zeros((3, 3), np.int8)
+    graphs = np.stack([g, empty, G(3, (0, 1), (1, 0))])  # the last one cyclic
+    w = np.array([0.3, 0.3, 0.4])
+    fit = {"graphs": graphs, "weights": w, "edge_probs": M.edge_marginals(graphs, w)}
+    s = score_fit(fit, data)
+    p = fit["edge_probs"]
+    assert s["brier"] == pytest.approx(M.brier_score(p, g))
+    assert s["ece"] == pytest.approx(M.expected_calibration_error(p, g))
+    # acyclic: g and empty at 1/2 each; SID(empty) = 4: pairs (1,0) (2,0) (2,1) and (1,2),
+    # whose back-door path 1 <- 0 -> 2 the empty set leaves open
+    assert s["sid"] == s["parent_aid"] == pytest.approx(2.0)
+    assert s["ancestor_aid"] == pytest.approx(0.5 * M.intervention_distances(g, empty)["ancestor_aid"])
+    # all cyclic: the empty graph on these too
+    sc = score_fit(point_fit(G(3, (0, 1), (1, 0))), data)
+    se = score_fit(point_fit(empty), data)
+    for key in ("brier", "ece", "sid", "parent_aid", "ancestor_aid"):
+        assert sc[key] == pytest.approx(se[key]), key
+    assert se["brier"] == pytest.approx(0.5) and se["ece"] == pytest.approx(0.5)  # 3 of 6 at p = 0
+
+
+def test_score_fit_cpdag_answer_gets_gadjid_cpdag_values():
+    from methods.base import GraphPosterior
+
+    # truth 0 -> 1 (2 apart), answer the class {0 - 1} as PC/GES give it
+    rng = np.random.default_rng(0)
+    ds = Dataset(x=rng.normal(size=(50, 3)), x_heldout=rng.normal(size=(20, 3)), g_true=G(3, (0, 1)))
+    post = GraphPosterior(cpdag=G(3, (0, 1), (1, 0)))
+    fit = {"graphs": post.graphs, "weights": post.weights, "edge_probs": post.marginals(),
+           "cpdag": post.cpdag}
+    s = score_fit(fit, ds)
+    assert (s["sid"], s["parent_aid"], s["ancestor_aid"]) == (1.0, 2.0, 2.0)
+    no_cpdag = score_fit({k: v for k, v in fit.items() if k != "cpdag"}, ds)
+    assert (no_cpdag["sid"], no_cpdag["parent_aid"]) == (1.0, 1.0)
+    # marginals 0.5 both ways on the one true edge's pair, 0 elsewhere:
+    # Brier (0.5^2 + 0.5^2) / 6; ECE: bin 5 holds {0.5 (edge), 0.5 (no)}, calibrated: 0
+    assert s["brier"] == pytest.approx(0.5 / 6) and s["ece"] == pytest.approx(0)
+
+
+def test_score_fit_unknown_graph_gives_nan_graph_scores(data):
+    from evaluation.scoring import GRAPH_SCORE_KEYS
+
+    unknown = Dataset(x=data.x, x_heldout=data.x_heldout, g_true=np.zeros((3, 3), np.int8),
+                      interv_mask=data.interv_mask, interv_mask_heldout=data.interv_mask_heldout,
+                      meta={"graph_known": False})
+    s = score_fit(point_fit(data.g_true), unknown)
+    for key in ("brier", "ece", "sid", "parent_aid", "ancestor_aid"):
+        assert key in GRAPH_SCORE_KEYS and math.isnan(s[key]), key
+    assert np.isfinite(s["ll_heldout"])

@@ -162,6 +162,12 @@ def test_roc_of_an_empty_true_graph_says_why_and_draws_no_legend(tmp_path, figur
         "no finite values of auroc: the true graph has no edges in any seed (AUROC undefined)"]
     _check_every_panel(figures)
     assert (tmp_path / "fig" / "roc.png").exists()
+    # calibration is defined for an empty truth: the reliability panel draws and says why
+    # every observed share is 0
+    (ax,) = _panels(figures["reliability"]).values()
+    assert not _texts(ax, "reason")
+    assert _texts(ax, "note") == ["no true edge in any seed: every observed frequency is 0"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pc", "empty", "perfect calibration"]
 
 
 def test_a_setting_without_any_dataset_says_so_in_every_figure(tmp_path, figures):
@@ -182,7 +188,7 @@ def test_a_setting_without_any_dataset_says_so_in_every_figure(tmp_path, figures
     _plot_all(pd.DataFrame(rows), results, tmp_path / "fig")
     _check_every_panel(figures)
     why = "no dataset could be made (seeds 0, 1)"
-    for name in [*plots.METRICS, "roc", "accuracy_vs_runtime"]:
+    for name in [*plots.METRICS, "roc", "reliability", "accuracy_vs_runtime"]:
         panels = list(_panels(figures[name]).values())
         assert _texts(panels[1], "reason") == [why], name
         assert not _texts(panels[0], "reason"), name
@@ -275,3 +281,79 @@ def test_empty_truth_case_through_the_real_steps(tmp_path):
     curves, reason, _ = plots.roc_panel(df, results, "empty-truth", ["empty", "ges"])
     assert curves == {}
     assert reason == "no ROC curve: the true graph has no edges in any seed (AUROC undefined)"
+
+
+# --- reliability diagram ------------------------------------------------------------------
+
+def test_reliability_figure_pools_the_scored_marginals_over_seeds(tmp_path, figures):
+    results = tmp_path / "results"
+    two_cycle = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])  # A <-> B: cyclic, scored as empty
+    half = np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0, 0, 0]])  # calibrated on CHAIN: 2 of 4 at 0.5
+    rows = []
+    for k in (0, 1):
+        _dataset(results, "lin", k, CHAIN)
+        _fit(results, "lin", k, "pc", CHAIN[None])
+        # saved edge_probs as a method may give them: the 2-cycle; scored: all 0
+        _fit(results, "lin", k, "dibs", two_cycle[None], np.ones(1), edge_probs=two_cycle.astype(float))
+        _fit(results, "lin", k, "boot", np.stack([CHAIN, EMPTY]), np.array([0.5, 0.5]),
+             edge_probs=half)
+        rows += [_row("lin", k, m) for m in ("pc", "dibs", "boot")]
+        rows.append(_row("lin", k, "ges", "ok" if k == 0 else "failed"))
+        if k == 0:
+            _fit(results, "lin", k, "ges", CHAIN[None])
+    df = pd.DataFrame(rows)
+    curves, n_seeds, reason, note = plots.reliability_panel(df, results, "lin", ["pc", "dibs", "boot", "ges"])
+    assert reason == "" and n_seeds == 2 and set(curves) == {"pc", "dibs", "boot", "ges"}
+    mean_p, freq, count, k = curves["pc"]  # 2 seeds x 6 pairs: 4 true edges at 1, 8 non-edges at 0
+    assert k == 2 and count.tolist() == [8, 0, 0, 0, 0, 0, 0, 0, 0, 4]
+    assert (mean_p[0], freq[0], mean_p[9], freq[9]) == (0, 0, 1, 1)
+    mean_p, freq, count, _ = curves["dibs"]  # the empty graph's marginals, not the saved 2-cycle
+    assert count.tolist() == [12] + [0] * 9 and freq[0] == pytest.approx(4 / 12)
+    mean_p, freq, count, _ = curves["boot"]  # the saved marginals: calibrated
+    assert count[5] == 8 and mean_p[5] == 0.5 and freq[5] == 0.5 and count[0] == 4 and freq[0] == 0
+    assert curves["ges"][3] == 1
+    assert note == "not shown (not ok): ges ×1"
+    _plot_all(df, results, tmp_path / "fig")
+    _check_every_panel(figures)
+    assert (tmp_path / "fig" / "reliability.png").exists() and (tmp_path / "fig" / "reliability.pdf").exists()
+    (ax,) = _panels(figures["reliability"]).values()
+    assert ax.get_title() == "lin (pooled over 2 seeds)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "pc", "dibs", "boot", "ges (1 seed)", "perfect calibration"]
+    (line,) = [ln for ln in ax.lines if ln.get_label() == "boot"]
+    assert list(line.get_xdata()) == [0, 0.5] and list(line.get_ydata()) == [0, 0.5]  # non-empty bins
+    assert line.get_marker() not in (None, "None", "")
+    (diag,) = [ln for ln in ax.lines if ln.get_label() == "perfect calibration"]
+    assert list(diag.get_xdata()) == [0, 1] and list(diag.get_ydata()) == [0, 1]
+    assert _texts(ax, "note") == ["not shown (not ok): ges ×1"]
+
+
+def test_empty_reliability_panels_say_why(tmp_path, figures):
+    from simulators.base import Dataset
+
+    results = tmp_path / "results"
+    rows = []
+    for k in (0, 1):
+        # 'user': data without a true graph; 'failed': no fit ended ok; 'lost': fit files lost
+        path = results / "data" / "user" / f"seed{k}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(k)
+        Dataset(x=rng.normal(size=(20, 3)), x_heldout=rng.normal(size=(10, 3)), g_true=EMPTY,
+                meta={"setting": "user", "graph_known": False}).save(path)
+        _fit(results, "user", k, "pc", CHAIN[None])
+        rows.append(_row("user", k, "pc", e_shd=np.nan, n_edges_true=np.nan))
+        rows.append(_row("failed", k, "pc", "failed"))
+        _dataset(results, "lost", k, CHAIN)
+        rows.append(_row("lost", k, "pc"))
+    df = pd.DataFrame(rows)
+    _plot_all(df, results, tmp_path / "fig")
+    _check_every_panel(figures)
+    panels = _panels(figures["reliability"])
+    assert list(panels) == ["user", "failed", "lost"]  # no 'pooled over' in an empty panel's title
+    assert _texts(panels["user"], "reason") == ["no reliability curve: the true graph is unknown"]
+    assert _texts(panels["failed"], "reason") == ["no fit ended ok"]
+    assert _texts(panels["lost"], "reason") == ["no reliability curve: no ok fit has a readable fit file"]
+    assert _texts(panels["lost"], "note") == ["fit file missing: pc ×2"]
+    for ax in panels.values():
+        assert ax.get_legend() is None
+        assert not [ln for ln in ax.lines if not ln.get_label().startswith("_")]
