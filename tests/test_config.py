@@ -144,3 +144,24 @@ def test_a_float_bootstrap_count_is_named():
     cfg = copy.deepcopy(BASE)
     cfg["methods"][0]["bootstrap"] = 2.0
     assert any(p.startswith("methods[0].bootstrap") for p in problems_of(cfg))
+
+
+def test_exact_posterior_option_is_expanded_and_its_errors_name_the_key():
+    cfg = copy.deepcopy(BASE)
+    cfg["settings"][0]["exact_posterior"] = True
+    plan = load_plan(cfg)
+    assert next(iter(plan.settings.values())).exact_posterior == {"graph_prior": "er", "edges_per_node": 2.0}
+    cfg["settings"][0]["exact_posterior"] = {"graph_prior": "sf"}
+    assert next(iter(load_plan(cfg).settings.values())).exact_posterior["graph_prior"] == "sf"
+    for bad, want in [({"graph_prio": "sf"}, "'graph_prio' was unexpected"),
+                      ({"graph_prior": "flat"}, "settings[0].exact_posterior.graph_prior: 'flat' is not one of"),
+                      (3, "settings[0].exact_posterior: 3 is not of an allowed type (boolean, object)")]:
+        cfg["settings"][0]["exact_posterior"] = bad
+        found = problems_of(cfg)
+        assert len(found) == 1 and want in found[0], found
+
+
+def test_an_error_inside_a_list_alternative_names_the_item():
+    cfg = copy.deepcopy(BASE)
+    cfg["seeds"] = [1, 2.5]
+    assert problems_of(cfg)[0].startswith("seeds[1]: 2.5 is not of type 'integer'")
