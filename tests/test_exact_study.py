@@ -30,7 +30,7 @@ def reduced_study() -> dict:
         entry.pop("run_on", None)
         params = entry.setdefault("params", {})
         if entry["method"] == "dibs_bge":
-            if entry.get("id"):        # one DiBS entry is enough here
+            if any(m["method"] == "dibs_bge" for m in methods):   # one DiBS entry is enough here
                 continue
             params.update(steps=60, n_particles=8, n_grad_samples=16)
         if entry["method"] == "mc3":
