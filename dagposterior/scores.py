@@ -44,8 +44,7 @@ class LocalScores:
 
     def __init__(self, x: np.ndarray, interv_mask: np.ndarray | None = None, *, graph_prior: str = "er",
                  edges_per_node: float = 2.0, alpha_mu: float = 1.0, alpha_lambda: float | None = None):
-        import torch  # noqa: F401  (torchdibs needs it; imported here so the module stays light)
-
+        # torchdibs (and torch) are imported here, not at module level, so listing plugins stays fast
         from torchdibs.likelihoods import BGe
         from torchdibs.priors import ErdosRenyiPrior, ScaleFreePrior
 

@@ -188,7 +188,6 @@ def test_exact_plugin_refuses_large_d_and_bad_params():
 # --------------------------------------------------------------------- posterior quality
 
 def test_shd_stack_and_markov_equivalence_against_reference_functions():
-    rng = np.random.default_rng(0)
     g_true = codes_to_graphs(all_dags(4)[[17]], 4)[0]
     graphs = codes_to_graphs(all_dags(4), 4)
     np.testing.assert_array_equal(shd_stack(graphs[::7], g_true), [shd(g, g_true) for g in graphs[::7]])
@@ -196,7 +195,6 @@ def test_shd_stack_and_markov_equivalence_against_reference_functions():
     want = np.array([np.array_equal(dag_to_cpdag(g), c_true) for g in graphs])
     np.testing.assert_array_equal(markov_equivalent(graphs, g_true), want)
     assert want.sum() >= 1
-    del rng
 
 
 def test_posterior_quality_by_hand_d2():
