@@ -20,7 +20,15 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        rules.resolved_config.output,
         rules.aggregate.output,
         rules.plot.output,
     default_target: True
+
+
+# Fits never fail a job, so their problems are said here, at the end of the output.
+onsuccess:
+    print_run_summary(R, PLAN.jobs(), ok=True)
+
+
+onerror:
+    print_run_summary(R, PLAN.jobs(), ok=False)

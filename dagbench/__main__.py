@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--csv", required=True)
     p.add_argument("--summary", required=True, help="markdown summary")
     p.add_argument("--summary-html", default=None, help="the same summary as HTML")
+    p.add_argument("--resolved-config", default=None,
+                   help="where to write the configuration as run, after the tables")
+    p.add_argument("--resolved-config-text", default="", help="that configuration, as YAML text")
 
     p = sub.add_parser("plot", help="draw the comparison figures")
     p.add_argument("--table", required=True,
@@ -70,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "aggregate":
         from evaluation.aggregate import aggregate
         aggregate(args.scores, csv_path=args.csv, summary_path=args.summary, summary_html=args.summary_html)
+        if args.resolved_config:  # last, so the config on disk always belongs to the tables beside it
+            from dagbench.io import atomic_write_text
+            atomic_write_text(args.resolved_config, args.resolved_config_text)
     elif args.step == "plot":
         from evaluation.plots import plot_all
         from pathlib import Path
@@ -78,5 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def main_reporting_failure(argv: list[str] | None = None) -> int:
+    """``main``; when it raises, the traceback and then one last line, ``ErrorType: message``
+    on one line, which the workflow's rules print on screen when the job fails (the log
+    keeps the traceback)."""
+    try:
+        return main(argv)
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()
+        message = " ".join(str(exc).split())  # one line, whatever the exception's text
+        print(f"{type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_reporting_failure())

@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
 from dagbench.config import ConfigError, load_plan, load_yaml
+from dagbench.run_summary import print_run_summary
 from evaluation.plots import figure_names
 
 try:
@@ -23,6 +24,10 @@ except ConfigError as exc:  # the message lists every problem; a traceback would
 
 R = PLAN.results  # the results folder
 ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)
+# Appended to each job's command (whose output goes to its log): when the job fails, its
+# log's last line (the error, one line: see dagbench.__main__) is printed on screen too.
+SAY_WHY = (' || {{ rc=$?; echo "dagbench: {rule} job failed: $(tail -n 1 {log:q}) (log: {log})" >&2; '
+           'exit $rc; }}')
 
 
 wildcard_constraints:

@@ -19,4 +19,4 @@ rule evaluate:
     shell:
         "python -m dagbench --threads {threads} evaluate --data {input.data:q} --fit {input.record:q} "
         "--benchmark {input.benchmark:q} --setting {params.setting:q} --method {params.method:q} "
-        "--out {output:q} > {log:q} 2>&1"
+        "--out {output:q} > {log:q} 2>&1" + SAY_WHY

@@ -18,4 +18,4 @@ rule fit:
         runtime=lambda wildcards: math.ceil(PLAN.methods[wildcards.method].timeout_s / 60) + 1,
     shell:
         "python -m dagbench --threads {threads} fit --spec {params.spec:q} --data {input.data:q} "
-        "--seed {wildcards.seed} --out {output.record:q} > {log:q} 2>&1"
+        "--seed {wildcards.seed} --out {output.record:q} > {log:q} 2>&1" + SAY_WHY

@@ -1,25 +1,17 @@
-rule resolved_config:
-    """The configuration as run (every parameter resolved), for the record and the report."""
-    output:
-        report(f"{R}/config.yaml", category="Configuration", caption="../report/config.rst"),
-    params:
-        plan=resolved_plan,
-    log:
-        f"{R}/logs/resolved_config.log",
-    run:
-        from dagbench.io import atomic_write_text
-
-        atomic_write_text(output[0], params.plan)
-
-
 rule aggregate:
-    """The long-format score table and the summary (mean ± s.e.), markdown and HTML."""
+    """The long-format score table, the summary (mean ± s.e.), markdown and HTML, and the
+    configuration as run (every parameter resolved). The configuration is written by the
+    same job, after the tables, so that results/ never holds the tables of one run beside
+    the configuration of another (a run that fails before this job changes neither)."""
     input:
         all_jobs(f"{R}/scores/{{setting}}/seed{{seed}}/{{method}}.json"),
     output:
         csv=report(f"{R}/tables/scores.csv", category="Tables", caption="../report/scores.rst"),
         summary=f"{R}/tables/summary.md",
         summary_html=report(f"{R}/tables/summary.html", category="Tables", caption="../report/summary.rst"),
+        config=report(f"{R}/config.yaml", category="Configuration", caption="../report/config.rst"),
+    params:
+        plan=resolved_plan,
     conda:
         ENV
     log:
@@ -28,7 +20,8 @@ rule aggregate:
         f"{R}/benchmarks/aggregate.tsv"
     shell:
         "python -m dagbench aggregate --scores {input:q} --csv {output.csv:q} "
-        "--summary {output.summary:q} --summary-html {output.summary_html:q} > {log:q} 2>&1"
+        "--summary {output.summary:q} --summary-html {output.summary_html:q} "
+        "--resolved-config {output.config:q} --resolved-config-text {params.plan:q} > {log:q} 2>&1" + SAY_WHY
 
 
 rule plot:
@@ -51,4 +44,4 @@ rule plot:
         f"{R}/benchmarks/plot.tsv"
     shell:
         "MPLBACKEND=Agg python -m dagbench plot --table {input.table:q} "
-        "--outdir {params.outdir:q} --highlight {params.highlight} > {log:q} 2>&1"
+        "--outdir {params.outdir:q} --highlight {params.highlight} > {log:q} 2>&1" + SAY_WHY

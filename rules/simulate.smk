@@ -14,4 +14,4 @@ rule simulate:
     threads: 1
     shell:
         "python -m dagbench --threads {threads} simulate --spec {params.spec:q} "
-        "--seed {wildcards.seed} --out {output.data:q} > {log:q} 2>&1"
+        "--seed {wildcards.seed} --out {output.data:q} > {log:q} 2>&1" + SAY_WHY

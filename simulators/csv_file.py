@@ -76,6 +76,10 @@ class CsvDataset(Simulator):
             if p[key] and not Path(p[key]).is_file():
                 out.append(f"parameter '{key}' = {p[key]!r}: no such file (a relative path is read "
                            "from the folder the workflow runs in)")
+            elif p[key]:
+                problem = _header_problem(Path(p[key]))
+                if problem:
+                    out.append(f"parameter '{key}' = {p[key]!r}: {problem}")
         if not 0 < p["heldout_fraction"] < 1:
             out.append(f"parameter 'heldout_fraction' = {p['heldout_fraction']} must be in (0, 1)")
         return out
@@ -390,3 +394,23 @@ def _find_cycle(g: np.ndarray) -> list[int]:
         return [int(a) for a, _ in nx.find_cycle(nx.DiGraph(np.asarray(g) != 0))]
     except nx.NetworkXNoCycle:
         return []
+
+
+def _header_problem(path: Path) -> str:
+    """Why the file's first line cannot serve as a CSV header ("" when it can): checked when
+    the workflow starts, so that an unreadable or empty file stops the run before any job.
+    The rows themselves are checked per seed, in ``generate``, where a bad one costs only
+    that setting's fits (recorded as ``data_error``)."""
+    import pandas as pd
+
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return "the file is empty (a header row and numbers are expected)"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot be read ({type(exc).__name__}: {exc})"
+    except Exception as exc:  # pandas' parser errors
+        return f"its header row cannot be read as CSV by pandas ({' '.join(str(exc).split())})"
+    if header.shape[0] == 0:
+        return "the file is empty (a header row and numbers are expected)"
+    return ""
