@@ -4,6 +4,10 @@ The Snakefile's rules call these; a person can too, e.g. to rerun one fit by han
     python -m dagbench fit --spec '{"id": "pc", "method": "pc", "params": {}}' \
         --data results/data/SETTING/seed0.npz --seed 0 --out /tmp/pc.json
 ``--threads N`` caps torch and BLAS threads; it is applied before numpy or torch load.
+
+``python -m dagbench list [methods | simulators] [NAME ...]`` lists the plugins (those in
+DAGBENCH_PLUGIN_DIRS folders too): name, file, what it is and every parameter with its
+type and default; plugin files that cannot be imported are listed with their error.
 """
 from __future__ import annotations
 
@@ -46,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="where to write the configuration as run, after the tables")
     p.add_argument("--resolved-config-text", default="", help="that configuration, as YAML text")
 
+    p = sub.add_parser("list", help="list the method and simulator plugins with their parameters",
+                       description="List every method and simulator plugin (built-in and in the "
+                                   "DAGBENCH_PLUGIN_DIRS folders): its name, file, a one-line "
+                                   "description and each parameter with its type and default. "
+                                   "Exits with 1 when a plugin file cannot be imported, two plugins "
+                                   "share a name or DAGBENCH_PLUGIN_DIRS names no plugin folder.")
+    p.add_argument("what", nargs="*", metavar="methods|simulators|NAME",
+                   help="only methods or only simulators, and/or only the plugins whose names match "
+                        "these patterns (fnmatch, e.g. 'dibs*'); a name shows the whole docstring")
+
     p = sub.add_parser("plot", help="draw the comparison figures")
     p.add_argument("--table", required=True,
                    help="the long-format score table, RESULTS/tables/scores.csv (ROC curves read "
@@ -57,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(args.threads)
+
+    if args.step == "list":
+        try:
+            return list_plugins(args.what)
+        except BrokenPipeError:  # `... list | head`: the reader has had enough, not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
 
     from dagbench import runner
 
@@ -97,6 +118,72 @@ def main_reporting_failure(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())  # one line, whatever the exception's text
         print(f"{type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def list_plugins(what: list[str], out=None) -> int:
+    """Print the plugins (see the module docstring); 1 when any plugin file is broken,
+    two plugins share a name, a DAGBENCH_PLUGIN_DIRS entry is unusable, or a NAME
+    pattern matches nothing, else 0."""
+    import fnmatch
+    import inspect
+    from pathlib import Path
+
+    from dagbench.plugins import (EXTRA_DIRS_ENV, name_clashes, param_lines, plugin_dirs_checked,
+                                  scan, summary)
+    from methods.base import Method
+    from simulators.base import Simulator
+
+    out = out or sys.stdout
+    kinds = [k for k in what if k in ("methods", "simulators")] or ["methods", "simulators"]
+    patterns = [w for w in what if w not in ("methods", "simulators")]
+    root = Path(__file__).resolve().parent.parent
+    folders, problems = plugin_dirs_checked()
+    env = os.environ.get(EXTRA_DIRS_ENV, "")
+    print(f"{EXTRA_DIRS_ENV}: {env if env.strip() else '(not set)'}", file=out)
+    for problem in problems:
+        print(f"  ! {problem}", file=out)
+    matched = set()
+    for package in kinds:
+        base = {"methods": Method, "simulators": Simulator}[package]
+        files = scan(package, base, dirs=folders)
+        plugins = sorted(((cls, f) for f in files for cls in f.classes), key=lambda cf: cf[0].name)
+        shown = [(cls, f) for cls, f in plugins
+                 if not patterns or any(fnmatch.fnmatchcase(cls.name, p) for p in patterns)]
+        matched |= {p for p in patterns for cls, _ in plugins if fnmatch.fnmatchcase(cls.name, p)}
+        broken = [f for f in files if f.error is not None]
+        clashes = name_clashes(files, base.kind())
+        if patterns and not (shown or broken or clashes):
+            continue
+        print(f"\n{package} ({len(shown)} of {len(plugins)} plugins; built-in folder {root / package})",
+              file=out)
+        for cls, f in shown:
+            try:
+                where = f.path.resolve().relative_to(root)
+            except ValueError:
+                where = f.path
+            flags = "; uses interventions" if getattr(cls, "uses_interventions", False) else ""
+            print(f"\n  {cls.name}  {where}  [{f.origin}{flags}]", file=out)
+            if patterns:
+                doc = cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or ""
+                for line in inspect.cleandoc(doc).splitlines():
+                    print(f"      {line}".rstrip(), file=out)
+                print("\n      parameters:", file=out)
+            elif summary(cls):
+                print(f"      {summary(cls)}", file=out)
+            for line in param_lines(cls) or ["(no parameters)"]:
+                print(f"{'        ' if patterns else '      '}{line}", file=out)
+        for f in broken:
+            print(f"\n  ! could not import {f.path} [{f.origin}]: {f.error}", file=out)
+        for clash in clashes:
+            print(f"\n  ! {clash}", file=out)
+        problems += [f.error for f in broken] + clashes
+    missing = [p for p in patterns if p not in matched]
+    for p in missing:
+        print(f"\n! no {' or '.join(k[:-1] for k in kinds)} plugin matches {p!r}", file=out)
+    if problems:
+        print(f"\n{len(problems)} problem(s) above: the workflow refuses to start until they are "
+              "fixed.", file=out)
+    return 1 if problems or missing else 0
 
 
 if __name__ == "__main__":

@@ -1,17 +1,24 @@
 """Plugin base class and discovery, shared by simulators/ and methods/.
 
 A plugin is a class with a ``name`` and a dict of typed ``defaults``. Plugins are
-found by importing every ``*.py`` file of their folder whose name does not start with
-``_`` (so ``_template.py`` and ``base.py``'s helpers stay out), which is why plugin
+found by importing every ``*.py`` file of their folder, except ``base.py`` and files
+whose name starts with ``_`` (so ``_template.py`` stays out), which is why plugin
 modules must import heavy libraries (torch, cdt, causal-learn) inside their methods.
+Folders named in DAGBENCH_PLUGIN_DIRS add ``<dir>/methods/*.py`` and
+``<dir>/simulators/*.py`` (``plugin_dirs``); plugin names must be unique across all
+of them (``name_clashes``). ``python -m dagbench list`` shows what is found.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import pkgutil
+import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,39 +100,141 @@ def _type_problem(key: str, value: Any, default: Any) -> str | None:
 
 
 EXTRA_DIRS_ENV = "DAGBENCH_PLUGIN_DIRS"
+#: the sub-folders a DAGBENCH_PLUGIN_DIRS folder may hold, one per plugin kind
+PLUGIN_PACKAGES = ("methods", "simulators")
+
+
+def plugin_dirs() -> list[Path]:
+    """The folders named in DAGBENCH_PLUGIN_DIRS, in order.
+
+    Several folders are separated by ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on
+    Windows), as in PATH; empty entries are ignored, a relative folder is read from the
+    current folder (the workflow's folder for Snakemake jobs). Raises a PluginError for
+    an entry that is not a folder, or one with neither a ``methods/`` nor a
+    ``simulators/`` sub-folder (the usual slip: naming ``/my/plugins/methods`` itself),
+    so that a typo stops the run instead of silently leaving the plugins out.
+    """
+    folders, problems = plugin_dirs_checked()
+    if problems:
+        raise PluginError("; ".join(problems))
+    return folders
+
+
+def plugin_dirs_checked() -> tuple[list[Path], list[str]]:
+    """(the usable DAGBENCH_PLUGIN_DIRS folders, a message for each unusable entry);
+    see ``plugin_dirs``."""
+    folders: list[Path] = []
+    problems: list[str] = []
+    for entry in os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        folder = Path(entry).expanduser()
+        if not folder.is_dir():
+            where = "" if folder.is_absolute() else f" (relative to the current folder {os.getcwd()})"
+            problems.append(f"{EXTRA_DIRS_ENV} names {entry!r}, which is not a folder{where}")
+        elif not any((folder / sub).is_dir() for sub in PLUGIN_PACKAGES):
+            hint = ""
+            if folder.name in PLUGIN_PACKAGES:
+                hint = f"; name the folder above it instead ({folder.parent})"
+            elif any(folder.glob("*.py")):
+                hint = (f"; put method files in {folder / 'methods'}/ and simulator files in "
+                        f"{folder / 'simulators'}/")
+            problems.append(f"{EXTRA_DIRS_ENV} names {folder}, which has no methods/ or simulators/ "
+                            f"sub-folder{hint}")
+        else:
+            folders.append(folder)
+    return folders, problems
+
+
+@dataclass
+class PluginFile:
+    """One scanned plugin file: the plugin classes it defines, or why it could not be imported."""
+
+    path: Path
+    origin: str                      # "built-in", or "DAGBENCH_PLUGIN_DIRS <folder>"
+    classes: list[type] = field(default_factory=list)
+    error: str | None = None         # "ExceptionType: message" when the import failed
+    exc: BaseException | None = field(default=None, repr=False)
+
+
+def scan(package: str, base: type, dirs: list[Path] | None = None) -> list[PluginFile]:
+    """Every plugin file of ``package``, imported: first the package's own folder
+    (``methods/``, ``simulators/``: "built-in"), then ``<dir>/<package>/`` of each
+    DAGBENCH_PLUGIN_DIRS folder in order, each folder's files in name order. Files whose
+    name starts with ``_`` (``_template.py``) and ``base.py`` are not plugin files.
+
+    A file that fails to import is returned with its error instead of raising, so that
+    a listing can show it; only a bad DAGBENCH_PLUGIN_DIRS entry raises (PluginError).
+    The same file reached twice (a folder listed twice) is scanned once. ``dirs``
+    replaces the DAGBENCH_PLUGIN_DIRS folders.
+    """
+    pkg = importlib.import_module(package)
+    own = Path(pkg.__path__[0])
+    files = [(own / f"{info.name}.py", f"{package}.{info.name}", "built-in")
+             for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name)]
+    for folder in plugin_dirs() if dirs is None else dirs:
+        # a module name per folder, so that two folders may hold files of the same name
+        tag = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:10]
+        files += [(f, f"dagbench_extra.{package}.d{tag}.{f.stem}", f"{EXTRA_DIRS_ENV} {folder}")
+                  for f in sorted(Path(folder, package).glob("*.py"))]
+    out: list[PluginFile] = []
+    seen: set[Path] = set()
+    for path, module_name, origin in files:
+        if path.name.startswith("_") or path.stem == "base" or path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        record = PluginFile(path, origin)
+        try:
+            module = _import(path, module_name)
+        except Exception as exc:  # report the file and the error, not a deep traceback
+            record.error, record.exc = f"{type(exc).__name__}: {exc}", exc
+        else:
+            record.classes = [obj for obj in vars(module).values()
+                              if isinstance(obj, type) and issubclass(obj, base) and obj is not base
+                              and obj.__module__ == module_name and obj.name]
+        out.append(record)
+    return out
+
+
+def name_clashes(files: list[PluginFile], kind: str) -> list[str]:
+    """A message for every plugin name that two classes share (among ``files``, as
+    ``scan`` returns them), naming both files. Names are never overridden: a plugin in a
+    DAGBENCH_PLUGIN_DIRS folder with a built-in's name is an error, not a replacement."""
+    first: dict[str, tuple[type, PluginFile]] = {}
+    out = []
+    for f in files:
+        for cls in f.classes:
+            if cls.name not in first:
+                first[cls.name] = (cls, f)
+                continue
+            other_cls, other = first[cls.name]
+            out.append(f"two {kind} plugins are named '{cls.name}': class {other_cls.__qualname__} in "
+                       f"{other.path} ({other.origin}) and class {cls.__qualname__} in {f.path} "
+                       f"({f.origin}); names must be unique (a plugin cannot replace another), so "
+                       f"give one of them another `name`")
+    return out
 
 
 def discover(package: str, base: type) -> dict[str, type]:
-    """Import every public module of ``package`` and return {name: class} for the
-    concrete subclasses of ``base`` defined there.
+    """{name: class} of the concrete subclasses of ``base`` defined in the plugin files
+    of ``package`` and of ``<dir>/<package>/`` for every folder in DAGBENCH_PLUGIN_DIRS
+    (see ``plugin_dirs`` and ``scan``), so plugins can live outside the repository (the
+    fault-injection tests use this).
 
-    Folders listed in the environment variable DAGBENCH_PLUGIN_DIRS (separated by
-    ``os.pathsep``) are scanned too: ``<dir>/<package>/*.py``, so plugins can live
-    outside the repository (the fault-injection tests use this). A module that fails
-    to import raises a PluginError naming the file.
+    Raises a PluginError naming the file when a plugin file fails to import, naming
+    both files when two plugins have the same name (a plugin-folder plugin cannot
+    shadow or replace a built-in one: results would be labelled with a name whose
+    meaning depends on the environment), and for a DAGBENCH_PLUGIN_DIRS entry that is
+    not a plugin folder.
     """
-    pkg = importlib.import_module(package)
-    files = [(Path(pkg.__path__[0]) / f"{info.name}.py", f"{package}.{info.name}")
-             for info in pkgutil.iter_modules(pkg.__path__)]
-    for extra in filter(None, os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep)):
-        files += [(f, f"dagbench_extra.{package}.{f.stem}") for f in Path(extra, package).glob("*.py")]
-    found: dict[str, type] = {}
-    for path, module_name in sorted(files, key=lambda f: f[0].name):
-        if path.name.startswith("_") or path.stem == "base":
-            continue
-        try:
-            module = _import(path, module_name)
-        except Exception as exc:  # report the file, not a deep traceback
-            raise PluginError(f"could not import plugin file {path}: "
-                              f"{type(exc).__name__}: {exc}") from exc
-        for obj in vars(module).values():
-            if (isinstance(obj, type) and issubclass(obj, base) and obj is not base
-                    and obj.__module__ == module_name and obj.name):
-                if obj.name in found:
-                    raise PluginError(f"two {package} plugins are named '{obj.name}': "
-                                      f"{found[obj.name].__module__} and {module_name}")
-                found[obj.name] = obj
-    return found
+    files = scan(package, base)
+    for f in files:
+        if f.error is not None:
+            raise PluginError(f"could not import plugin file {f.path} ({f.origin}): {f.error}") from f.exc
+    clashes = name_clashes(files, base.kind())
+    if clashes:
+        raise PluginError("; ".join(clashes))
+    return {cls.name: cls for f in files for cls in f.classes}
 
 
 def _import(path: Path, module_name: str):
@@ -142,6 +251,37 @@ def _import(path: Path, module_name: str):
         del sys.modules[module_name]
         raise
     return module
+
+
+# ---------------------------------------------------------------- descriptions (for listings)
+
+_SENTENCE_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)(?<!\bvs)\.\s+(?=[A-Z(])")
+
+
+def summary(cls: type, width: int = 100) -> str:
+    """One line saying what plugin ``cls`` is: the first sentence of its class docstring
+    (its own, not a base class's), else of its module's docstring, cut to ``width``
+    characters; "" when neither has one."""
+    doc = cls.__dict__.get("__doc__") or getattr(sys.modules.get(cls.__module__), "__doc__", None) or ""
+    paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split()).replace("``", "")
+    first = _SENTENCE_END.split(paragraph, maxsplit=1)[0].rstrip(".:;, ")
+    if len(first) > width:
+        first = first[:width - 1].rsplit(" ", 1)[0].rstrip(".:;, ") + " …"
+    return first + ("." if first and not first.endswith("…") else "")
+
+
+def param_lines(cls: type) -> list[str]:
+    """One line per parameter of plugin ``cls``, from its ``defaults`` and ``choices``
+    (the declarations the config check uses): ``name: type = default``, plus the
+    allowed values where there are choices."""
+    out = []
+    for key, default in cls.defaults.items():
+        kind = "any" if default is None else type(default).__name__
+        line = f"{key}: {kind} = {default!r}"
+        if key in cls.choices:
+            line += "  (one of " + ", ".join(repr(c) for c in cls.choices[key]) + ")"
+        out.append(line)
+    return out
 
 
 def lookup(registry: dict[str, type], name: str, kind: str) -> type:

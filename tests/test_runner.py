@@ -1,5 +1,7 @@
 """The fit step always ends in a record: ok, failed, timeout or skipped."""
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from dagbench.plugins import EXTRA_DIRS_ENV
 from simulators.base import Dataset
 
 FAULTS = Path(__file__).resolve().parent / "plugins"  # tests/plugins/methods/faults.py
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -77,9 +80,21 @@ def test_memory_limit_is_recorded_as_failed(data_path, tmp_path):
 
 
 def test_a_crashing_process_is_recorded_as_failed(data_path, tmp_path):
-    record, _ = run("fault_segfault", data_path, tmp_path)
+    # Run as a workflow job runs it (`python -m dagbench fit`), in a process of its own
+    # whose output is captured: a fit child forked from pytest itself would inherit
+    # pytest's faulthandler, whose dump of every thread and extension module (some 200
+    # lines) is written to the terminal past pytest's output capture.
+    spec = {"id": "fault_segfault", "method": "fault_segfault", "params": {}, "timeout_s": 60}
+    out = tmp_path / "fault_segfault.json"
+    proc = subprocess.run([sys.executable, "-m", "dagbench", "fit", "--spec", json.dumps(spec),
+                           "--data", str(data_path), "--seed", "0", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]  # a crashing method never fails the job
+    record = json.loads(out.read_text())
     assert record["status"] == "failed"
     assert "SIGSEGV" in record["reason"]
+    assert "fault_segfault" in proc.stderr and "SIGSEGV" in proc.stderr  # the job log's line
+    assert not runner.fit_arrays_path(out).exists()
 
 
 def test_too_few_rows_for_the_method_is_named(tmp_path):
