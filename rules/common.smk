@@ -23,6 +23,11 @@ except ConfigError as exc:  # the message lists every problem; a traceback would
     sys.exit(1)
 
 R = PLAN.results  # the results folder
+
+_not_run = [name for name in PLAN.highlight if name not in {m.method for m in PLAN.methods.values()}]
+if _not_run:  # allowed (one highlight list can serve several configs), but likely a slip
+    print(f"dagbench: warning: highlight names {', '.join(_not_run)}, which this config does not run; "
+          "nothing will be emphasised for them", file=sys.stderr)
 ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)
 # Appended to each job's command (whose output goes to its log): when the job fails, its
 # log's last line (the error, one line: see dagbench.__main__) is printed on screen too.

@@ -84,3 +84,12 @@ def test_a_failed_run_leaves_the_config_of_the_tables_beside_them(tmp_path):
     assert (tmp_path / "results" / "config.yaml").read_text() == before
     assert [s["id"] for s in config["settings"]] == sorted(scores["setting"].unique()) == ["lin"]
     assert "dagbench: simulate job failed" in proc.stderr
+
+
+def test_a_highlighted_method_the_config_does_not_run_is_warned_about(tmp_path):
+    config = {"seeds": 1, "settings": [LINEAR], "methods": [{"method": "empty"}],
+              "highlight": ["empty", "dibs_bge"]}
+    proc = run_snakemake(tmp_path, config, "all", "-n")
+    assert ("dagbench: warning: highlight names dibs_bge, which this config does not run"
+            in proc.stderr)
+    assert "highlight names empty" not in proc.stderr
