@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(args.threads)
+    from dagbench.kernels import pin_cpu_kernels
+    pin_cpu_kernels()  # the same SIMD kernels on every x86-64 CPU (why: dagbench/kernels.py)
 
     if args.step == "list":
         try:
