@@ -1,13 +1,37 @@
 """Comparison figures from the long-format score table, each as PNG and PDF.
 
-- ``<metric>``: one panel per setting, methods side by side (box + one dot per seed);
+- ``<metric>``: one panel per setting, methods side by side: one dot per seed and, beside
+  the dots, the mean ± standard error over the seeds (the numbers of the summary table);
+  the AUPRC panels also draw chance, the edge density of the true graph (``edge_density``);
 - ``roc``: ROC curves per setting, edge marginals pooled over seeds;
 - ``reliability``: reliability diagram (calibration) of the edge marginals per setting,
   pooled over seeds, 10 equal-width bins (those of the ``ece`` score);
-- ``runtime``: wall time per fit and method (log scale);
-- ``accuracy_vs_runtime``: mean E-SHD against mean wall time per method, per setting;
+- ``runtime``: fit time per fit and method (log scale; ``TIME_AXIS``);
+- ``accuracy_vs_runtime``: mean E-SHD against mean fit time per method, per setting;
 - ``adjacency``: the true graph beside each method's edge marginals, for the first seed
-  whose dataset exists.
+  whose dataset exists, nodes labelled by their names.
+
+Box plots. A method's box (median and quartiles) is drawn only from ``BOX_MIN_SEEDS`` = 10
+seeds in the panel. Quartiles are order statistics: from 3 seeds the box runs between two
+of the points and the whiskers end at the third, a shape that suggests a distribution three
+points cannot show; from 10, each quartile rests on two or three points, the fewest at
+which the interquartile range starts to estimate a spread. Below that the dots are the
+distribution, and mean ± s.e. is what is compared.
+
+Outliers. Two methods far below the rest (e.g. a held-out log-likelihood of -30 against
+-10) would flatten every other method into a line. In every per-metric panel (any metric),
+the fewest lowest and/or highest methods, at most a third of the panel's methods (and only
+with 4 methods or more), whose removal shrinks the span of the per-method means at least
+``OUTLIER_GAIN`` = 3-fold are left off the axis: the axis covers the other methods' dots
+and error bars, an arrow at its edge names each method left off and gives its mean, and
+the panel's note and the figure's key say so (``outlying_methods``). A span ratio rather
+than quartile fences (median ± k·IQR): two outliers among seven methods already drag the
+first quartile towards them, so the fences would not see them.
+
+Every figure says how many seeds it shows (in the panel titles, the runtime legend or,
+for the adjacency figure, which seed). Legends are drawn below the panels, outside every
+axes, so they never cover data (``_figure_legend``; saved with ``bbox_inches='tight'``).
+
 Fits that did not end ok are left out, and each panel says how many; seeds whose dataset
 could not be made (status ``data_error``) are reported apart from method failures. A panel
 with nothing drawn says why in the panel (``*_reason`` / ``*_panel`` below), and no legend is
@@ -42,6 +66,29 @@ FORMATS = ["png", "pdf"]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
+#: fewest values of one method in one panel from which its box (median, quartiles) is
+#: drawn (module docstring: quartiles of fewer points are not meaningful)
+BOX_MIN_SEEDS = 10
+#: outliers of a metric panel (``outlying_methods``): the fewest extreme methods (at most
+#: this share of the panel's methods, with at least this many methods in the panel) whose
+#: removal shrinks the span of the per-method means at least this many-fold
+OUTLIER_MAX_SHARE = 1 / 3
+OUTLIER_MIN_METHODS = 4
+OUTLIER_GAIN = 3.0
+
+#: (axis label, what it measures) of each time column, preferred first: ``fit_s`` is timed
+#: by ``dagbench.runner`` around ``method.fit`` alone (with all the bootstrap refits of a
+#: bootstrap method), inside the fit process; ``wall_s`` is Snakemake's benchmark of the
+#: whole fit job.
+TIME_AXIS = {
+    "fit_s": ("fit time [s]",
+              "the method's fit alone: without process start, imports, data loading, "
+              "held-out likelihood, saving or scoring"),
+    "wall_s": ("wall time of the whole fit job [s]",
+               "no fit_s in the score table: includes process start, imports, loading, saving "
+               "and waiting for a CPU"),
+}
+
 
 def figure_names() -> list[str]:
     """Every figure file plot_all writes (without folder)."""
@@ -50,6 +97,8 @@ def figure_names() -> list[str]:
 
 def plot_all(table: str | Path, *, results: str | Path, outdir: str | Path,
              highlight: Iterable[str] = ()) -> list[Path]:
+    """Draw every figure of ``figure_names()`` from the score table ``table`` (datasets and
+    fits read under ``results``) into ``outdir``; returns the files written."""
     import matplotlib
     matplotlib.use("Agg")
 
@@ -58,8 +107,10 @@ def plot_all(table: str | Path, *, results: str | Path, outdir: str | Path,
     outdir.mkdir(parents=True, exist_ok=True)
     style = Style(df, set(highlight))
     written = []
+    chance = {s: edge_density(df, Path(results), s) for s in _settings(df)}
     for metric, label in METRICS.items():
-        written += metric_figure(df, metric, label, style, outdir / metric)
+        written += metric_figure(df, metric, label, style, outdir / metric,
+                                 chance=chance if metric == "auprc" else None)
     written += roc_figure(df, Path(results), style, outdir / "roc")
     written += reliability_figure(df, Path(results), style, outdir / "reliability")
     written += runtime_figure(df, style, outdir / "runtime")
@@ -184,10 +235,50 @@ def _draw_note(ax, note: str) -> None:
         ax.set_ylim(lo, lo + (hi - lo) / (1 - free))
 
 
-def _legend(ax, **kw) -> None:
-    """A legend only when some artist has a label (no empty box, no matplotlib warning)."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(**kw)
+def _n_seeds(n: int) -> str:
+    """'1 seed' or '3 seeds'."""
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
+def _figure_legend(fig, extra: Iterable = (), order: Iterable[str] = (), *, collect: bool = True) -> None:
+    """One legend for the whole figure, below the panels (outside every axes: it never
+    covers data; ``_save`` moves it under the lowest tick label): the labelled artists of
+    all panels, one entry per label, those named in ``order`` first (in that order), then
+    the ready-made handles ``extra`` (only these when not ``collect``). None when there is
+    nothing to label (no empty box)."""
+    entries = {}
+    for ax in fig.axes if collect else []:
+        if ax.get_visible():
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                entries.setdefault(lab, h)
+    rank = {m: i for i, m in enumerate(order)}
+    labels = sorted(entries, key=lambda lab: rank.get(lab, len(rank)))  # (stable sort)
+    handles = [entries[lab] for lab in labels]
+    for h in extra:
+        handles.append(h)
+        labels.append(h.get_label())
+    if not handles:
+        return
+    # as many columns as fit the figure's width (~0.6 em per character at 7 pt, + the key)
+    per_col = max(len(lab) for lab in labels) * 7 * 0.6 + 30
+    ncol = max(1, min(len(labels), int(fig.get_figwidth() * 72 // per_col)))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol,
+               fontsize=7, frameon=False)
+
+
+def _place_legends(fig) -> None:
+    """Put the figure's legends just below the lowest artist of its panels (tick labels
+    included), so that no legend overlaps an axes."""
+    if not fig.legends:
+        return
+    try:
+        renderer = fig.canvas.get_renderer()
+    except AttributeError:  # (a canvas without a renderer of its own: draw with Agg)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        renderer = FigureCanvasAgg(fig).get_renderer()
+    bottom = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes if ax.get_visible())
+    for legend in fig.legends:
+        legend.set_bbox_to_anchor((0.5, bottom / fig.bbox.height - 0.005), transform=fig.transFigure)
 
 
 # the scores undefined for an empty true graph (the graph scores, NaN when the true graph
@@ -228,20 +319,106 @@ def _save(fig, stem: Path, *, tight: bool = True) -> list[Path]:
 
     if tight:  # (tight_layout does not mix with a colour bar shared by many panels)
         fig.tight_layout()
+    _place_legends(fig)
     out = []
     for fmt in FORMATS:
         path = stem.with_suffix(f".{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150, format=fmt)
+        with atomic_path(path) as tmp:  # ('tight': the figure grows to hold the legend below)
+            fig.savefig(tmp, dpi=150, format=fmt, bbox_inches="tight", pad_inches=0.08)
         out.append(path)
     plt.close(fig)
     return out
 
 
-def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem: Path) -> list[Path]:
+def outlying_methods(means: dict, gain: float = OUTLIER_GAIN) -> dict:
+    """{key: 'low' or 'high'} of the entries of ``means`` (the per-method means of one
+    panel) that flatten the others: the fewest lowest and/or highest means whose removal
+    shrinks the span (max - min) of the remaining means at least ``gain``-fold; at most
+    ``OUTLIER_MAX_SHARE`` of the means, and only with ``OUTLIER_MIN_METHODS`` of them or
+    more ({} otherwise, or when no such set exists).
+
+    (A span ratio, not quartile fences: two outliers among seven methods already move the
+    first quartile, so median ± k·IQR would miss them; and the ratio asks exactly whether
+    the outliers squeeze the rest into a small part of the axis.)"""
+    order = sorted(means, key=means.get)
+    v = np.array([means[m] for m in order], dtype=float)
+    n = len(v)
+    if n < OUTLIER_MIN_METHODS or not v[-1] > v[0]:
+        return {}
+    full = v[-1] - v[0]
+    for j in range(1, int(n * OUTLIER_MAX_SHARE) + 1):  # the fewest removed first
+        # (lowest removed, highest removed) with the narrowest rest
+        low, high = min(((a, j - a) for a in range(j + 1)), key=lambda s: v[n - 1 - s[1]] - v[s[0]])
+        rest = v[n - 1 - high] - v[low]
+        if 0 < gain * rest <= full:  # (a rest of equal means has no spread to show: no clip)
+            return {**{m: "low" for m in order[:low]}, **{m: "high" for m in order[n - high:]}}
+    return {}
+
+
+def _num(x: float) -> str:
+    """A mean as an annotation gives it: 3 significant digits, a true minus sign."""
+    return (f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}").replace("-", "\u2212")
+
+
+def _clip_to_bulk(ax, methods: list[str], values: dict, stats: dict, keep: list[float]) -> dict:
+    """Clip the y axis of a metric panel to the methods that are not outlying.
+
+    values: {position: the method's values}; stats: {position: (mean, s.e.)}; keep: y
+    values the axis must show anyway (the chance line). When ``outlying_methods`` finds
+    methods that flatten the others, the axis covers the other methods' dots and error bars
+    (and ``keep``), and an arrow at its bottom (top) edge names each method whose mean is
+    then off the axis and gives that mean (gid 'clipped'). Returns {method: mean} of the
+    methods whose mean is off the axis ({} when nothing is clipped)."""
+    out = outlying_methods({i: mean for i, (mean, _) in stats.items()})
+    if not out:
+        return {}
+
+    def span(positions):  # (lowest, highest) of the dots, the error bars and ``keep``
+        se = {i: np.nan_to_num(stats[i][1]) for i in positions}
+        v = np.concatenate([values[i] for i in positions]
+                           + [stats[i][0] + np.array([-se[i], se[i]]) for i in positions]
+                           + [np.asarray(keep, dtype=float)])
+        v = v[np.isfinite(v)]
+        return v.min(), v.max()
+
+    lo, hi = span([i for i in values if i not in out])
+    pad = 0.06 * (hi - lo) if hi > lo else 0.5
+    lo, hi = lo - pad, hi + pad
+    # (the other methods' dots may reach an outlier's mean: then it is on the axis)
+    out = {i: side for i, side in out.items() if not lo <= stats[i][0] <= hi}
+    if not out:
+        return {}
+    ax.set_ylim(lo, hi)
+    for i, side in sorted(out.items()):  # (in the order of the methods)
+        low = side == "low"  # arrow at the bottom edge, text above it (at the top: below it)
+        ax.annotate(f"{methods[i]}: {_num(stats[i][0])}", xy=(i, 0 if low else 1),
+                    xycoords=ax.get_xaxis_transform(), xytext=(0, 14 if low else -14),
+                    textcoords="offset points", rotation=90, ha="center",
+                    va="bottom" if low else "top", fontsize=6.5, color="#333333", gid="clipped",
+                    arrowprops={"arrowstyle": "-|>", "color": "#333333", "linewidth": 1.0})
+    return {methods[i]: stats[i][0] for i in sorted(out)}
+
+
+def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem: Path, *,
+                  chance: dict | None = None) -> list[Path]:
+    """One panel per setting, the methods that ran on it side by side: one dot per seed
+    (ok fits, finite values; jittered) and, right of the dots, the mean ± standard error
+    over the seeds (black bar and error bar); a box (median, quartiles, whiskers to 1.5 IQR)
+    behind the dots only for a method with ``BOX_MIN_SEEDS`` seeds or more. The title gives
+    the number of seeds; a method far outside the others is left off the axis and marked
+    at its edge with its mean (``_clip_to_bulk``). ``chance``: {setting: edge density of
+    the true graph}, drawn as a dashed line labelled 'chance (edge density)' (what AUPRC
+    gives for guessing). The key to the symbols is below the panels."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from evaluation.aggregate import mean_se
+
     settings = _settings(df)
     fig, axes = _panels(len(settings))
     rng = np.random.default_rng(0)  # jitter only
+    shown = set()  # what the figure draws somewhere: the key lists only that
+    mean_key = None  # a mean ± s.e. as drawn, for the key
     for ax, setting in zip(axes, settings):
         sdf = df[df["setting"] == setting]
         ok = sdf[sdf["status"] == "ok"]
@@ -251,28 +428,98 @@ def metric_figure(df: pd.DataFrame, metric: str, label: str, style: Style, stem:
                 ax.axvspan(i - 0.5, i + 0.5, color="#F0E442", alpha=0.18, linewidth=0)
         values = [_finite(ok.loc[ok["method_id"] == m, metric]) if metric in ok else np.array([])
                   for m in methods]
-        drawn = [(i, v) for i, v in enumerate(values) if len(v)]
+        drawn = {i: v for i, v in enumerate(values) if len(v)}
         reason = metric_reason(sdf, metric)  # '' exactly when something is drawn
+        extra = []
         if drawn:
-            ax.boxplot([v for _, v in drawn], positions=[i for i, _ in drawn], widths=0.6,
-                       showfliers=False, medianprops={"color": "black"})
-            for i, v in drawn:
+            stats = {}
+            for i, v in drawn.items():
                 m = methods[i]
-                ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=16, zorder=3,
+                if len(v) >= BOX_MIN_SEEDS:
+                    box = ax.boxplot([v], positions=[i - 0.1], widths=0.36, showfliers=False,
+                                     patch_artist=True, zorder=2,
+                                     boxprops={"facecolor": "white", "edgecolor": "#777777"},
+                                     medianprops={"color": "#777777"},
+                                     whiskerprops={"color": "#777777"}, capprops={"color": "#777777"})
+                    for patch in box["boxes"]:
+                        patch.set_gid("box")
+                    shown.add("box")
+                ax.scatter(i - 0.1 + rng.uniform(-0.1, 0.1, len(v)), v, s=16, zorder=3,
                            color=style.color(m), marker=style.marker(m))
+                shown.add("dots")
+                stats[i] = mean_se(pd.Series(v))
+                se = stats[i][1] if np.isfinite(stats[i][1]) else None  # (None: a single seed)
+                bar = ax.errorbar(i + 0.22, stats[i][0], yerr=se, fmt="_", color="black", markersize=12,
+                                  markeredgewidth=2, elinewidth=1.2, capsize=3, zorder=4)
+                if se is not None:
+                    mean_key = bar  # (the key shows a mean ± s.e. as drawn)
+            line = (chance or {}).get(setting, np.nan)
+            if np.isfinite(line):
+                ax.axhline(line, color="#555555", linestyle="--", linewidth=1, zorder=1,
+                           label="chance (edge density)")
+                shown.add("chance")
+            clipped = _clip_to_bulk(ax, methods, drawn, stats, [line])
+            if clipped:
+                shown.add("clipped")
+                extra.append("off the axis (mean far from the others): "
+                             + ", ".join(f"{m} {_num(v)}" for m, v in clipped.items()))
+            finite = np.isfinite(pd.to_numeric(ok[metric], errors="coerce"))
+            ax.set_title(f"{setting} ({_n_seeds(ok.loc[finite, 'seed'].nunique())})", fontsize=10)
+            # an ok fit without a finite value on some seeds (the method is still drawn)
+            partial = Counter({m: int((ok["method_id"] == m).sum()) - len(values[i])
+                               for i, m in enumerate(methods) if i in drawn})
+            if +partial:
+                extra.append(f"some seeds without a finite {metric}: {_counts(+partial)}")
         else:
             _draw_reason(ax, reason or f"no finite values of {metric}")
+            ax.set_title(setting, fontsize=10)
         ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
         style.emphasise_ticks(ax)
         ax.set_xlim(-0.6, len(methods) - 0.4)
-        ax.set_title(setting, fontsize=10)
         ax.set_ylabel(label.replace(" (", "\n("))  # '(lower is better)' on its own line
         if not no_dataset_reason(sdf):  # (else the reason says it all)
             left_out = [m for m, v in zip(methods, values) if not len(v) and (ok["method_id"] == m).any()]
             _draw_note(ax, _not_ok_note(sdf, [f"no finite {metric}: {', '.join(left_out)}"
-                                              if drawn and left_out else ""]))
+                                              if drawn and left_out else "", *extra]))
         ax.grid(axis="y", alpha=0.3)
+    if "dots" in shown:  # the key to the symbols, below the panels
+        grey = "#777777"
+        key = [Line2D([], [], linestyle="none", marker="o", color=grey, markersize=4,
+                      label="one dot per seed (colour and marker: the method)")]
+        if mean_key is not None:
+            mean_key.set_label("mean ± standard error over the seeds")
+            key.append(mean_key)
+        else:  # (one seed each: no error bar anywhere)
+            key.append(Line2D([], [], linestyle="none", marker="_", color="black", markersize=12,
+                              markeredgewidth=2, label="mean over the seeds"))
+        if "box" in shown:
+            key.append(Patch(facecolor="white", edgecolor=grey,
+                             label=f"box: median and quartiles (methods with ≥ {BOX_MIN_SEEDS} seeds)"))
+        if "chance" in shown:
+            key.append(Line2D([], [], linestyle="--", color="#555555", label="chance (edge density)"))
+        if "clipped" in shown:
+            key.append(Line2D([], [], linestyle="none", marker=r"$\downarrow$", color="#333333",
+                              label=f"mean off the axis (it widens the span of the means ≥ "
+                                    f"{OUTLIER_GAIN:g}-fold); the axis shows the other methods"))
+        _figure_legend(fig, key, collect=False)
     return _save(fig, stem)
+
+
+def edge_density(df: pd.DataFrame, results: Path, setting: str) -> float:
+    """Chance level of AUPRC in ``setting``: the share of the d(d-1) off-diagonal node
+    pairs that are edges of the true graph (read from the datasets, as the ROC figure
+    does), averaged over the seeds with an ok fit and a finite auprc (all seeds with an ok
+    fit when the table has no auprc); NaN when no such seed has a known true graph."""
+    ok = df[(df["setting"] == setting) & (df["status"] == "ok")]
+    if "auprc" in ok:
+        ok = ok[np.isfinite(pd.to_numeric(ok["auprc"], errors="coerce"))]
+    density = []
+    for seed in sorted(set(ok["seed"])):
+        g, _ = _truth(results, setting, seed)
+        if g is not None and len(g) >= 2:
+            d = len(g)
+            density.append(np.count_nonzero(g[~np.eye(d, dtype=bool)]) / (d * (d - 1)))
+    return float(np.mean(density)) if density else float("nan")
 
 
 def _truth(results: Path, setting: str, seed) -> tuple[np.ndarray | None, str]:
@@ -384,9 +631,9 @@ class _Pooled:
 def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str]):
     """What the ROC panel of ``setting`` draws: (curves, reason, note).
 
-    curves: {method: (truth, probs)}, the off-diagonal entries of the true graphs and of
-    the fits' scored edge marginals (``scored_edge_probs``) pooled over the seeds whose fit
-    is ok; reason: why there is no curve ('' when there is one); note: what the panel
+    curves: {method: (truth, probs, seeds)}, the off-diagonal entries of the true graphs and
+    of the fits' scored edge marginals (``scored_edge_probs``) pooled over the seeds whose
+    fit is ok, and those seeds; reason: why there is no curve ('' when there is one); note: what the panel
     leaves out (``_not_ok_note``, plus fit files missing or unreadable, seeds without a
     data file or true graph, methods left without a curve).
     """
@@ -400,7 +647,7 @@ def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str])
         if len(np.unique(truth_all)) < 2:
             no_curve.append(m)
         else:
-            curves[m] = (truth_all, np.concatenate(pooled.probs[m]))
+            curves[m] = (truth_all, np.concatenate(pooled.probs[m]), pooled.seeds[m])
 
     reason = ""
     if not curves:
@@ -416,13 +663,16 @@ def roc_panel(df: pd.DataFrame, results: Path, setting: str, methods: list[str])
 
 
 def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> list[Path]:
+    """ROC curves of the edge marginals, one panel per setting: per method, the off-diagonal
+    entries of all seeds with an ok fit pooled into one curve (the title gives the number of
+    seeds); the dotted diagonal is guessing. The legend is below the panels."""
     from sklearn.metrics import roc_curve
 
     settings = _settings(df)
     fig, axes = _panels(len(settings))
     for ax, setting in zip(axes, settings):
         curves, reason, note = roc_panel(df, results, setting, style.methods)
-        for m, (truth, probs) in curves.items():
+        for m, (truth, probs, _) in curves.items():
             fpr, tpr, _ = roc_curve(truth, probs)
             strong = m in style.highlighted
             ax.plot(fpr, tpr, label=m, color=style.color(m), marker=style.marker(m), markersize=3,
@@ -431,11 +681,12 @@ def roc_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path) -> lis
         ax.set_yticks(np.linspace(0, 1, 6))  # (a note may raise the axis above 1)
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
-        ax.set_title(f"{setting} (pooled over seeds)", fontsize=10)
+        n_seeds = len({k for *_, seeds in curves.values() for k in seeds})
+        ax.set_title(f"{setting} (pooled over {_n_seeds(n_seeds)})" if curves else setting, fontsize=10)
         if reason:
             _draw_reason(ax, reason)
         _draw_note(ax, note)
-        _legend(ax, fontsize=6, loc="lower right")
+    _figure_legend(fig, order=style.methods)
     return _save(fig, stem)
 
 
@@ -488,18 +739,20 @@ def reliability_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path
                        n_bins: int = RELIABILITY_BINS) -> list[Path]:
     """Reliability diagram of the edge marginals, one panel per setting: per method, the
     share of true edges against the mean predicted p(i -> j) in each of ``n_bins``
-    equal-width bins on [0, 1] (non-empty bins only), pooled over seeds; the diagonal is
-    perfect calibration. A method pooled over fewer seeds than the panel says so in its
-    legend entry."""
+    equal-width bins on [0, 1] (non-empty bins only), pooled over seeds (the title gives
+    how many); the diagonal is perfect calibration. A method pooled over fewer seeds than
+    the panel is named in the panel's note. The legend is below the panels."""
     settings = _settings(df)
     fig, axes = _panels(len(settings))
     for ax, setting in zip(axes, settings):
         curves, n_seeds, reason, note = reliability_panel(df, results, setting, style.methods, n_bins)
+        fewer = []
         for m, (mean_p, freq, count, k) in curves.items():
             full = count > 0
             strong = m in style.highlighted
-            label = m if k == n_seeds else f"{m} ({k} seed{'s' if k != 1 else ''})"
-            ax.plot(mean_p[full], freq[full], label=label, color=style.color(m),
+            if k < n_seeds:
+                fewer.append(f"{m} ({k} of {n_seeds})")
+            ax.plot(mean_p[full], freq[full], label=m, color=style.color(m),
                     marker=style.marker(m), markersize=5 if strong else 4,
                     linewidth=2.2 if strong else 1.0, alpha=1.0 if strong else 0.8)
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":",
@@ -509,17 +762,39 @@ def reliability_figure(df: pd.DataFrame, results: Path, style: Style, stem: Path
         ax.set_yticks(np.linspace(0, 1, 6))  # (a note may raise the axis above 1)
         ax.set_xlabel(f"mean predicted p(i → j) in the bin ({n_bins} equal-width bins)")
         ax.set_ylabel("observed share of true edges")
-        ax.set_title(f"{setting} (pooled over {n_seeds} seed{'s' if n_seeds != 1 else ''})"
-                     if curves else setting, fontsize=10)
+        ax.set_title(f"{setting} (pooled over {_n_seeds(n_seeds)})" if curves else setting, fontsize=10)
         if reason:
             _draw_reason(ax, reason)
+        if fewer:
+            note = "; ".join(x for x in (note, "pooled over fewer seeds: " + ", ".join(fewer)) if x)
         _draw_note(ax, note)
-        _legend(ax, fontsize=6, loc="lower right")
+    _figure_legend(fig, order=style.methods)
     return _save(fig, stem)
 
 
 def _time_column(df: pd.DataFrame) -> str | None:
-    return next((c for c in ("wall_s", "fit_s") if c in df), None)
+    """The time column the runtime figures plot: ``fit_s`` (the fit alone) when the table
+    has some fit time; else ``wall_s`` (the whole fit job) when present; None when the table
+    has neither (see ``TIME_AXIS``)."""
+    if "fit_s" in df and len(_times(df["fit_s"])):
+        return "fit_s"
+    if "wall_s" in df:
+        return "wall_s"
+    return "fit_s" if "fit_s" in df else None
+
+
+def time_label(col: str | None, width: int = 45) -> str:
+    """Axis label of the time column ``col``: what it is and what it measures."""
+    name, what = TIME_AXIS.get(col, (f"{col} [s]", ""))
+    return f"{name}, log scale" + (f"\n({_wrap(what, width)})" if what else "")
+
+
+def _has_time(rows: pd.DataFrame, col: str | None) -> pd.Series:
+    """Which rows have a time the log axis can show (finite, positive) in ``col``."""
+    if col is None or col not in rows:
+        return pd.Series(False, index=rows.index)
+    t = pd.to_numeric(rows[col], errors="coerce")
+    return np.isfinite(t) & (t > 0)
 
 
 def _times(values) -> np.ndarray:
@@ -535,7 +810,7 @@ def runtime_reason(sdf: pd.DataFrame, col: str | None) -> str:
     if why:
         return why
     if col is None:
-        return "no timing column (wall_s or fit_s) in the score table"
+        return "no timing column (fit_s or wall_s) in the score table"
     ok = sdf[sdf["status"] == "ok"]
     if ok.empty:
         return "no fit ended ok"
@@ -545,6 +820,11 @@ def runtime_reason(sdf: pd.DataFrame, col: str | None) -> str:
 
 
 def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
+    """The time of each ok fit (one dot per fit, log scale), methods side by side, one
+    colour and marker per setting; the legend (below the axes) gives each setting's number
+    of seeds, the axis label the time column and what it measures (``_time_column``,
+    ``TIME_AXIS``: the fit alone, ``fit_s``; the whole job's ``wall_s`` only when the table
+    has no fit time)."""
     import matplotlib.pyplot as plt
 
     methods = style.methods
@@ -557,6 +837,8 @@ def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
         sdf = df[df["setting"] == setting]
         reasons[setting] = runtime_reason(sdf, col)
         ok = sdf[sdf["status"] == "ok"]
+        timed = _has_time(ok, col)
+        label = f"{setting} ({_n_seeds(ok.loc[timed, 'seed'].nunique())})"
         no_time = []
         for i, m in enumerate(methods):
             v = _times(ok.loc[ok["method_id"] == m, col]) if col else np.array([])
@@ -566,7 +848,7 @@ def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
                 continue
             x = i - 0.4 + width * (j + 0.5)
             ax.scatter(np.full(len(v), x), v, s=14, color=PALETTE[j % len(PALETTE)],
-                       marker=MARKERS[j % len(MARKERS)], label=None if _has_label(ax, setting) else setting)
+                       marker=MARKERS[j % len(MARKERS)], label=None if _has_label(ax, label) else label)
         if not no_dataset_reason(sdf):
             notes[setting] = _not_ok_note(sdf, [f"no {col}: {', '.join(no_time)}"
                                                 if no_time and not reasons[setting] else ""])
@@ -582,10 +864,10 @@ def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
     _draw_note(ax, "\n".join(lines))
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
     style.emphasise_ticks(ax)
-    ax.set_ylabel("wall time per fit [s] (log scale)")
-    ax.set_title("runtime per method (one dot per fit; whole job incl. start-up)", fontsize=10)
-    _legend(ax, fontsize=7, loc="lower right")
+    ax.set_ylabel(time_label(col), fontsize=8)
+    ax.set_title("time per fit and method (one dot per fit)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    _figure_legend(fig)
     return _save(fig, stem)
 
 
@@ -627,11 +909,17 @@ def accuracy_panel(sdf: pd.DataFrame, col: str | None, methods: list[str]):
 
 
 def accuracy_runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
+    """One panel per setting: each method's mean E-SHD against its mean time per fit (log
+    scale; ``_time_column``), with standard-error bars both ways; the title gives the
+    number of seeds, the legend (below the panels) the methods."""
     settings = _settings(df)
     col = _time_column(df)
     fig, axes = _panels(len(settings))
     for ax, setting in zip(axes, settings):
-        points, reason, note = accuracy_panel(df[df["setting"] == setting], col, style.methods)
+        sdf = df[df["setting"] == setting]
+        points, reason, note = accuracy_panel(sdf, col, style.methods)
+        ok = sdf[(sdf["status"] == "ok") & sdf["method_id"].isin(list(points))]
+        n_seeds = ok.loc[_has_time(ok, col), "seed"].nunique() if points else 0
         for m, (t, t_se, y, y_se) in points.items():
             strong = m in style.highlighted
             ax.errorbar(t, y, xerr=np.nan_to_num(t_se), yerr=np.nan_to_num(y_se), label=m,
@@ -642,11 +930,12 @@ def accuracy_runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[
             _draw_reason(ax, reason)
         _draw_note(ax, note)
         ax.set_xscale("log")
-        ax.set_xlabel("wall time per fit [s] (log scale)")
+        ax.set_xlabel(time_label(col, width=60), fontsize=8)
         ax.set_ylabel("expected SHD [edges] (lower is better)")
-        ax.set_title(f"{setting}: accuracy vs cost (mean ± s.e.)", fontsize=10)
+        ax.set_title(f"{setting}: accuracy vs cost (mean ± s.e., {_n_seeds(n_seeds)})" if points
+                     else f"{setting}: accuracy vs cost", fontsize=10)
         ax.grid(alpha=0.3)
-        _legend(ax, fontsize=6)
+    _figure_legend(fig, order=style.methods)
     return _save(fig, stem)
 
 
@@ -691,35 +980,84 @@ def adjacency_row(df: pd.DataFrame, results: Path, setting: str, methods: list[s
     return seed, panels
 
 
+#: panels per row of the adjacency figure; more methods wrap onto further rows
+ADJACENCY_COLUMNS = 6
+
+
+def _node_names(results: Path, setting: str, seed, d: int) -> list[str]:
+    """The node names of a dataset (its .json sidecar, ``Dataset.save``); '0'..'d-1' when
+    the sidecar is missing or does not name d nodes."""
+    import json
+
+    try:
+        names = json.loads((results / "data" / setting / f"seed{seed}.json").read_text())["node_names"]
+    except (OSError, ValueError, KeyError, TypeError):
+        names = None
+    if isinstance(names, list) and len(names) == d:
+        return [str(n) for n in names]
+    return [str(i) for i in range(d)]
+
+
+def _short(name: str, width: int = 6) -> str:
+    """A tick label: ``name``, cut to ``width`` characters with '…' when longer."""
+    return name if len(name) <= width else name[:width - 1] + "…"
+
+
+def _node_ticks(ax, names: list[str], *, ylabels: bool) -> None:
+    """Node names as tick labels of a [d, d] matrix panel (x: rotated; y only when
+    ``ylabels``, else bare ticks), at most ~16 per axis: every k-th node for a larger d."""
+    d = len(names)
+    ticks = list(range(0, d, int(np.ceil(d / 16))))
+    size = 5.5 if d <= 10 else 4.5
+    ax.set_xticks(ticks, [_short(names[i]) for i in ticks], rotation=90, fontsize=size)
+    ax.set_yticks(ticks, [_short(names[i]) for i in ticks] if ylabels else [], fontsize=size)
+    ax.tick_params(length=1.5, pad=1)
+
+
 def adjacency_figure(df: pd.DataFrame, results: Path, stem: Path) -> list[Path]:
+    """For each setting, the true graph beside each method's edge marginals p(i → j) (row i,
+    column j) for one seed (the first whose dataset exists, named at the left), on one
+    colour scale; nodes labelled by their names. The panels of a setting wrap onto several
+    rows when there are more than ``ADJACENCY_COLUMNS``; an empty panel says why."""
     import matplotlib.pyplot as plt
 
     settings = _settings(df)
     methods = list(dict.fromkeys(df["method_id"]))
-    ncols = 1 + len(methods)
-    fig, axes = plt.subplots(len(settings), ncols, figsize=(1.7 * ncols, 1.9 * len(settings) + 0.6),
-                             squeeze=False)
-    image = None
+    n_panels = 1 + len(methods)
+    rows_per = int(np.ceil(n_panels / ADJACENCY_COLUMNS))  # rows of one setting
+    ncols = int(np.ceil(n_panels / rows_per))  # (balanced: 10 panels as 5 + 5, not 6 + 4)
+    fig, axes = plt.subplots(len(settings) * rows_per, ncols, squeeze=False, layout="constrained",
+                             figsize=(1.65 * ncols + 1.2, 1.85 * len(settings) * rows_per + 0.4))
+    image, used = None, []
     for r, setting in enumerate(settings):
         seed, panels = adjacency_row(df, results, setting, methods)
         first = sorted(set(df.loc[df["setting"] == setting, "seed"]))[0]
+        d = next((len(mat) for _, mat, _ in panels if mat is not None), 0)
+        names = _node_names(results, setting, seed, d)
         for c, (title, mat, why) in enumerate(panels):
-            ax = axes[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax = axes[r * rows_per + c // ncols, c % ncols]
+            used.append(ax)
             if mat is None:
+                ax.set_xticks([])
+                ax.set_yticks([])
                 ax.text(0.5, 0.5, _wrap(why, 16), ha="center", va="center", fontsize=6.5,
                         transform=ax.transAxes, gid="reason")
                 ax.set_box_aspect(1)  # square, as the matrices are
             else:
                 image = ax.imshow(mat, vmin=0, vmax=1, cmap="cividis", interpolation="nearest")
-            if r == 0:
-                ax.set_title(title, fontsize=6, rotation=30, ha="left", loc="left")
+                _node_ticks(ax, names if len(names) == len(mat) else [str(i) for i in range(len(mat))],
+                            ylabels=c % ncols == 0)
+            ax.set_title(_wrap(title, 26), fontsize=6.5)
             if c == 0:
                 which = ("no seed" if seed is None else f"seed {seed}" if seed == first
                          else f"seed {seed}\n(first with data)")
-                ax.set_ylabel(f"{setting}\n{which}\nfrom (row)", fontsize=6)
+                ax.set_ylabel(f"{setting}\n{which}\nfrom (row)", fontsize=6.5)
+            elif c % ncols == 0:  # a wrapped row of the same setting
+                ax.set_ylabel(f"{setting}\n(continued)\nfrom (row)", fontsize=6.5)
+        for c in range(n_panels, rows_per * ncols):  # the empty end of a setting's last row
+            axes[r * rows_per + c // ncols, c % ncols].remove()
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="p(i → j)")
-    fig.suptitle("true adjacency and estimated edge probabilities (row i → column j)", fontsize=9)
+        fig.colorbar(image, ax=used, shrink=min(0.6, 2.0 / axes.shape[0]), label="p(i → j)")
+    fig.suptitle("true adjacency and estimated edge probabilities (row i → column j), "
+                 "one seed per setting (named at the left)", fontsize=9)
     return _save(fig, stem, tight=False)
