@@ -17,9 +17,15 @@ import os
 import sys
 
 
+STEPS = ("simulate", "fit", "evaluate", "aggregate", "plot", "list")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagbench")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch and BLAS")
+    parser.add_argument("--log", default=None,
+                        help="send all output (this process's and its children's) to this file; "
+                             "a failure's one-line reason still goes to the terminal")
     sub = parser.add_subparsers(dest="step", required=True)
 
     p = sub.add_parser("simulate", help="simulate one setting for one seed")
@@ -107,18 +113,43 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _log_to(path: str) -> int:
+    """Point stdout and stderr (file descriptors 1 and 2, so child processes and C code
+    too) at the file ``path``; returns a descriptor of the former stderr (the terminal)."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    terminal = os.dup(2)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return terminal
+
+
 def main_reporting_failure(argv: list[str] | None = None) -> int:
-    """``main``; when it raises, the traceback and then one last line, ``ErrorType: message``
-    on one line, which the workflow's rules print on screen when the job fails (the log
-    keeps the traceback)."""
+    """``main``; when it raises, the traceback and then one line, ``ErrorType: message``.
+    With ``--log FILE`` (as the workflow's rules call it) everything goes to FILE, and the
+    one line also goes to the terminal, ``dagbench: STEP failed: ... (log: FILE)``, so
+    that a failed job says why where the user looks, above Snakemake's error block."""
+    argv = sys.argv[1:] if argv is None else argv
+    terminal = None
+    if "--log" in argv[:-1]:
+        log_path = argv[argv.index("--log") + 1]
+        terminal = _log_to(log_path)
     try:
         return main(argv)
     except Exception as exc:
         import traceback
 
         traceback.print_exc()
-        message = " ".join(str(exc).split())  # one line, whatever the exception's text
-        print(f"{type(exc).__name__}: {message}", file=sys.stderr)
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"  # one line, whatever the text
+        print(reason, file=sys.stderr, flush=True)
+        if terminal is not None:
+            step = next((a for a in argv if a in STEPS), "job")
+            os.write(terminal, f"dagbench: {step} failed: {reason} (log: {log_path})\n".encode())
         return 1
 
 

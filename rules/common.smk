@@ -29,10 +29,6 @@ if _not_run:  # allowed (one highlight list can serve several configs), but like
     print(f"dagbench: warning: highlight names {', '.join(_not_run)}, which this config does not run; "
           "nothing will be emphasised for them", file=sys.stderr)
 ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)
-# Appended to each job's command (whose output goes to its log): when the job fails, its
-# log's last line (the error, one line: see dagbench.__main__) is printed on screen too.
-SAY_WHY = (' || {{ rc=$?; echo "dagbench: {rule} job failed: $(tail -n 1 {log:q}) (log: {log})" >&2; '
-           'exit $rc; }}')
 
 
 wildcard_constraints:

@@ -17,6 +17,6 @@ rule evaluate:
         f"{R}/benchmarks/evaluate/{{setting}}/seed{{seed}}/{{method}}.tsv"
     threads: 1
     shell:
-        "python -m dagbench --threads {threads} evaluate --data {input.data:q} --fit {input.record:q} "
+        "python -m dagbench --log {log:q} --threads {threads} evaluate --data {input.data:q} --fit {input.record:q} "
         "--benchmark {input.benchmark:q} --setting {params.setting:q} --method {params.method:q} "
-        "--out {output:q} > {log:q} 2>&1" + SAY_WHY
+        "--out {output:q}"

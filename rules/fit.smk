@@ -17,5 +17,5 @@ rule fit:
     resources:
         runtime=lambda wildcards: math.ceil(PLAN.methods[wildcards.method].timeout_s / 60) + 1,
     shell:
-        "python -m dagbench --threads {threads} fit --spec {params.spec:q} --data {input.data:q} "
-        "--seed {wildcards.seed} --out {output.record:q} > {log:q} 2>&1" + SAY_WHY
+        "python -m dagbench --log {log:q} --threads {threads} fit --spec {params.spec:q} --data {input.data:q} "
+        "--seed {wildcards.seed} --out {output.record:q}"

@@ -19,9 +19,9 @@ rule aggregate:
     benchmark:
         f"{R}/benchmarks/aggregate.tsv"
     shell:
-        "python -m dagbench aggregate --scores {input:q} --csv {output.csv:q} "
+        "python -m dagbench --log {log:q} aggregate --scores {input:q} --csv {output.csv:q} "
         "--summary {output.summary:q} --summary-html {output.summary_html:q} "
-        "--resolved-config {output.config:q} --resolved-config-text {params.plan:q} > {log:q} 2>&1" + SAY_WHY
+        "--resolved-config {output.config:q} --resolved-config-text {params.plan:q}"
 
 
 rule plot:
@@ -31,7 +31,10 @@ rule plot:
         table=rules.aggregate.output.csv,
         fits=all_jobs(f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json"),
     output:
-        [report(f"{R}/figures/{name}", category="Figures", caption="../report/figure.rst")
+        # each figure its own caption (report/figures/<figure>.rst): a caption is rendered
+        # per file, but Snakemake gives it only the job, not the file it belongs to
+        [report(f"{R}/figures/{name}", category="Figures", caption=f"../report/figures/{name[:-4]}.rst",
+                labels={"figure": name[:-4]})
          if name.endswith(".png") else f"{R}/figures/{name}" for name in figure_names()],
     params:
         outdir=lambda wildcards, output: os.path.dirname(output[0]),
@@ -43,5 +46,5 @@ rule plot:
     benchmark:
         f"{R}/benchmarks/plot.tsv"
     shell:
-        "MPLBACKEND=Agg python -m dagbench plot --table {input.table:q} "
-        "--outdir {params.outdir:q} --highlight {params.highlight} > {log:q} 2>&1" + SAY_WHY
+        "MPLBACKEND=Agg python -m dagbench --log {log:q} plot --table {input.table:q} "
+        "--outdir {params.outdir:q} --highlight {params.highlight}"

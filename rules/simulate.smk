@@ -13,5 +13,5 @@ rule simulate:
         f"{R}/benchmarks/simulate/{{setting}}/seed{{seed}}.tsv"
     threads: 1
     shell:
-        "python -m dagbench --threads {threads} simulate --spec {params.spec:q} "
-        "--seed {wildcards.seed} --out {output.data:q} > {log:q} 2>&1" + SAY_WHY
+        "python -m dagbench --log {log:q} --threads {threads} simulate --spec {params.spec:q} "
+        "--seed {wildcards.seed} --out {output.data:q}"

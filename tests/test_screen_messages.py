@@ -51,7 +51,7 @@ def test_a_failing_job_prints_its_one_line_reason_on_screen(tmp_path):
     (tmp_path / "results" / "scores" / "lin" / "seed0" / "empty.json").write_text("{not json")
     proc = run_snakemake(tmp_path, config, "all", check=False)
     assert proc.returncode == 1
-    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("dagbench: aggregate job failed:"))
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("dagbench: aggregate failed:"))
     assert "JSONDecodeError" in line and "(log: results/logs/aggregate.log)" in line
     assert "dagbench: the run stopped" in proc.stderr
 
@@ -64,6 +64,15 @@ def test_the_cli_ends_a_failure_with_one_line_that_says_what_failed(tmp_path):
     assert "Traceback" in proc.stderr  # kept for the log
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("FileNotFoundError: ") and "none.json" in last
+    # as the workflow calls it: everything in the log, the one line on the terminal too
+    log = tmp_path / "logs" / "aggregate.log"
+    proc = subprocess.run([sys.executable, "-m", "dagbench", "--log", str(log), "aggregate", "--scores",
+                           str(tmp_path / "none.json"), "--csv", str(tmp_path / "s.csv"),
+                           "--summary", str(tmp_path / "s.md")], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("dagbench: aggregate failed: FileNotFoundError: ")
+    assert proc.stderr.rstrip().endswith(f"(log: {log})") and proc.stderr.count("\n") == 1
+    assert "Traceback" in log.read_text() and log.read_text().rstrip().splitlines()[-1] == last
 
 
 def test_a_failed_run_leaves_the_config_of_the_tables_beside_them(tmp_path):
@@ -83,7 +92,7 @@ def test_a_failed_run_leaves_the_config_of_the_tables_beside_them(tmp_path):
     scores = pd.read_csv(tmp_path / "results" / "tables" / "scores.csv")
     assert (tmp_path / "results" / "config.yaml").read_text() == before
     assert [s["id"] for s in config["settings"]] == sorted(scores["setting"].unique()) == ["lin"]
-    assert "dagbench: simulate job failed" in proc.stderr
+    assert "dagbench: the run stopped" in proc.stderr  # (a killed process says nothing itself)
 
 
 def test_a_highlighted_method_the_config_does_not_run_is_warned_about(tmp_path):

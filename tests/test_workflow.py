@@ -99,6 +99,19 @@ def test_snakemake_report_holds_tables_figures_and_config(tiny_run):
     html = (tiny_run / "report.html").read_text(errors="replace")
     for name in ["summary.html", "scores.csv", "config.yaml", "auroc.png", "roc.png", "adjacency.png"]:
         assert name in html, name
+    # every figure's caption names its own figure (they once all began with e_shd.png)
+    for name in figure_names():
+        if name.endswith(".png"):
+            assert f"{name}: " in html, name
+    assert "ll_heldout.png: held-out log-likelihood" in html and "nats per row" in html
+    assert "Start here:" in html  # the landing page points to the tables and figures
+
+
+def test_every_figure_has_its_own_report_caption():
+    from workflow_helpers import ROOT
+    for name in figure_names():
+        caption = ROOT / "report" / "figures" / f"{name.rsplit('.', 1)[0]}.rst"
+        assert caption.read_text().startswith(f"**{name.rsplit('.', 1)[0]}.png: "), caption
 
 
 @pytest.mark.skipif(not browser.available(), reason="needs chromium and websocket-client")
