@@ -21,6 +21,7 @@ include: "rules/report.smk"
 rule all:
     input:
         rules.aggregate.output,
+        rules.statistics.output,
         rules.plot.output,
     default_target: True
 

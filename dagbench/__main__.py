@@ -17,7 +17,7 @@ import os
 import sys
 
 
-STEPS = ("simulate", "fit", "evaluate", "aggregate", "plot", "list")
+STEPS = ("simulate", "fit", "evaluate", "aggregate", "statistics", "plot", "list")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resolved-config", default=None,
                    help="where to write the configuration as run, after the tables")
     p.add_argument("--resolved-config-text", default="", help="that configuration, as YAML text")
+    _spread_options(p)
+
+    p = sub.add_parser("statistics", help="paired tests, ranks, critical-difference diagrams, LaTeX tables")
+    p.add_argument("--table", required=True, help="the long-format score table, RESULTS/tables/scores.csv")
+    p.add_argument("--tables-dir", required=True)
+    p.add_argument("--figures-dir", required=True)
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    p.add_argument("--metrics", nargs="*", default=None, help="score columns to compare (default: all)")
+    p.add_argument("--highlight", nargs="*", default=[], help="method plugin names to set in bold")
+    _spread_options(p)
 
     p = sub.add_parser("list", help="list the method and simulator plugins with their parameters",
                        description="List every method and simulator plugin (built-in and in the "
@@ -101,16 +111,30 @@ def main(argv: list[str] | None = None) -> int:
                         setting=json.loads(args.setting), method=json.loads(args.method), out=args.out)
     elif args.step == "aggregate":
         from evaluation.aggregate import aggregate
-        aggregate(args.scores, csv_path=args.csv, summary_path=args.summary, summary_html=args.summary_html)
+        aggregate(args.scores, csv_path=args.csv, summary_path=args.summary, summary_html=args.summary_html,
+                  spread=args.spread, resamples=args.resamples, confidence=args.confidence)
         if args.resolved_config:  # last, so the config on disk always belongs to the tables beside it
             from dagbench.io import atomic_write_text
             atomic_write_text(args.resolved_config, args.resolved_config_text)
+    elif args.step == "statistics":
+        from evaluation.statistics import write_statistics
+        write_statistics(args.table, args.tables_dir, args.figures_dir, alpha=args.alpha, spread=args.spread,
+                         resamples=args.resamples, confidence=args.confidence, metrics=args.metrics,
+                         highlight=args.highlight)
     elif args.step == "plot":
         from evaluation.plots import plot_all
         from pathlib import Path
         plot_all(args.table, results=Path(args.table).resolve().parent.parent, outdir=args.outdir,
                  highlight=args.highlight)
     return 0
+
+
+def _spread_options(p: argparse.ArgumentParser) -> None:
+    """How tables state the spread over seeds (the config's ``statistics`` block)."""
+    p.add_argument("--spread", choices=["se", "bootstrap_ci"], default="se",
+                   help="mean ± standard error, or mean [percentile bootstrap interval]")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the seeds")
+    p.add_argument("--confidence", type=float, default=0.95, help="level of the bootstrap intervals")
 
 
 def _log_to(path: str) -> int:

@@ -67,6 +67,20 @@ class MethodSpec:
         return self.run_on is None or matches_any(setting_id, self.run_on)
 
 
+@dataclass(frozen=True)
+class StatisticsSpec:
+    """The config's ``statistics`` block, defaults filled in: how the summary states the
+    spread over seeds and how methods are compared (evaluation/statistics.py)."""
+    #: summary cells: ``se`` (mean ± standard error) or ``bootstrap_ci`` (mean [lo, hi])
+    spread: str = "se"
+    #: level of the bootstrap confidence intervals
+    confidence: float = 0.95
+    #: resamples of the seeds behind each bootstrap interval
+    bootstrap_resamples: int = 1000
+    #: significance level of the paired tests (after Holm's correction), Friedman and Nemenyi
+    alpha: float = 0.05
+
+
 @dataclass
 class Plan:
     """Everything the workflow runs: seeds x settings x methods (a method's ``run_on``
@@ -76,6 +90,7 @@ class Plan:
     methods: dict[str, MethodSpec]
     results: str = "results"
     highlight: list[str] = field(default_factory=list)
+    statistics: StatisticsSpec = field(default_factory=StatisticsSpec)
 
     def jobs(self) -> list[tuple[str, int, str]]:
         """Every (setting id, seed, method id) to fit."""
@@ -184,7 +199,8 @@ def load_plan(config: dict) -> Plan:
     if problems:
         raise ConfigError(problems)
     return Plan(seeds=seeds, settings=settings, methods=methods,
-                results=config.get("results", "results"), highlight=highlight)
+                results=config.get("results", "results"), highlight=highlight,
+                statistics=StatisticsSpec(**config.get("statistics", {})))
 
 
 #: what ``exact_posterior: true`` in a setting means: the DiBS plugins' default prior

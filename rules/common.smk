@@ -12,6 +12,10 @@ sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package liv
 from dagbench.config import ConfigError, load_plan, load_yaml
 from dagbench.run_summary import print_run_summary
 from evaluation.plots import figure_names
+from evaluation.posterior_quality import POSTERIOR_KEYS
+from evaluation.statistics import METRICS as COMPARED_METRICS
+from evaluation.statistics import figure_names as statistics_figure_names
+from evaluation.statistics import table_names as statistics_table_names
 
 try:
     for path in workflow.configfiles:  # config is data: refuse YTE templates (they evaluate code)
@@ -35,6 +39,13 @@ wildcard_constraints:
     setting=r"[^/]+",
     method=r"[^/]+",
     seed=r"\d+",
+
+
+# Metrics compared by the statistics job: the exact-posterior ones only where a setting has them.
+STAT_METRICS = [m for m in COMPARED_METRICS
+                if m not in POSTERIOR_KEYS or any(s.exact_posterior for s in PLAN.settings.values())]
+ST = PLAN.statistics
+SPREAD_OPTIONS = f"--spread {ST.spread} --resamples {ST.bootstrap_resamples} --confidence {ST.confidence}"
 
 
 def setting_spec(wildcards):

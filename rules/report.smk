@@ -12,6 +12,7 @@ rule aggregate:
         config=report(f"{R}/config.yaml", category="Configuration", caption="../report/config.rst"),
     params:
         plan=resolved_plan,
+        spread=SPREAD_OPTIONS,
     conda:
         ENV
     log:
@@ -21,7 +22,41 @@ rule aggregate:
     shell:
         "python -m dagbench --log {log:q} aggregate --scores {input:q} --csv {output.csv:q} "
         "--summary {output.summary:q} --summary-html {output.summary_html:q} "
-        "--resolved-config {output.config:q} --resolved-config-text {params.plan:q}"
+        "--resolved-config {output.config:q} --resolved-config-text {params.plan:q} {params.spread}"
+
+
+rule statistics:
+    """Paired Wilcoxon tests per setting (Holm-corrected), Friedman ranks and critical-
+    difference diagrams across settings, one LaTeX table per metric
+    (evaluation/statistics.py)."""
+    input:
+        table=rules.aggregate.output.csv,
+    output:
+        tables=[report(f"{R}/tables/{name}", category="Statistical tests",
+                       caption=f"../report/statistics/{name.split('.')[0]}.rst")
+                if name in ("pairwise.html", "ranks.html") else f"{R}/tables/{name}"
+                for name in statistics_table_names(STAT_METRICS)],
+        figures=[report(f"{R}/figures/{name}", category="Statistical tests",
+                        caption="../report/statistics/cd.rst")
+                 if name.endswith(".png") else f"{R}/figures/{name}"
+                 for name in statistics_figure_names(STAT_METRICS)],
+    params:
+        tables=lambda wildcards, output: os.path.dirname(output.tables[0]),
+        figures=lambda wildcards, output: os.path.dirname(output.figures[0]),
+        metrics=" ".join(STAT_METRICS),
+        highlight=" ".join(PLAN.highlight),
+        spread=SPREAD_OPTIONS,
+        alpha=ST.alpha,
+    conda:
+        ENV
+    log:
+        f"{R}/logs/statistics.log",
+    benchmark:
+        f"{R}/benchmarks/statistics.tsv"
+    shell:
+        "MPLBACKEND=Agg python -m dagbench --log {log:q} statistics --table {input.table:q} "
+        "--tables-dir {params.tables:q} --figures-dir {params.figures:q} --alpha {params.alpha} "
+        "--metrics {params.metrics} --highlight {params.highlight} {params.spread}"
 
 
 rule plot:
@@ -32,9 +67,9 @@ rule plot:
         fits=all_jobs(f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json"),
     output:
         # each figure its own caption (report/figures/<figure>.rst): a caption is rendered
-        # per file, but Snakemake gives it only the job, not the file it belongs to
-        [report(f"{R}/figures/{name}", category="Figures", caption=f"../report/figures/{name[:-4]}.rst",
-                labels={"figure": name[:-4]})
+        # per file, but Snakemake gives it only the job, not the file it belongs to. (No
+        # labels: the report would then list the labels instead of the file names.)
+        [report(f"{R}/figures/{name}", category="Figures", caption=f"../report/figures/{name[:-4]}.rst")
          if name.endswith(".png") else f"{R}/figures/{name}" for name in figure_names()],
     params:
         outdir=lambda wildcards, output: os.path.dirname(output[0]),

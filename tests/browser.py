@@ -28,6 +28,7 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="dagbench-chromium-")
         self._proc = subprocess.Popen(
             ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
+             "--remote-allow-origins=*",  # newer Chromium refuses DevTools websockets from elsewhere
              f"--user-data-dir={self._profile}", "--window-size=1400,1000", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(self._profile, "DevToolsActivePort")

@@ -7,6 +7,9 @@ import pytest
 
 import browser
 from evaluation.plots import figure_names
+from evaluation.posterior_quality import POSTERIOR_KEYS
+from evaluation.statistics import METRICS, figure_names as statistics_figure_names
+from evaluation.statistics import table_names as statistics_table_names
 from workflow_helpers import run_snakemake
 
 TINY = {
@@ -26,6 +29,9 @@ TINY = {
         {"method": "notears", "run_on": ["*-lin-*"]},  # only on the linear setting
     ],
 }
+
+
+TINY_COMPARED = [m for m in METRICS if m not in POSTERIOR_KEYS]  # no setting has the exact posterior
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +111,7 @@ def test_snakemake_report_holds_tables_figures_and_config(tiny_run):
             assert f"{name}: " in html, name
     assert "ll_heldout.png: held-out log-likelihood" in html and "nats per row" in html
     assert "Start here:" in html  # the landing page points to the tables and figures
+    assert "Statistical tests" in html and "pairwise.html: paired tests" in html and "cd_e_shd.png" in html
 
 
 def test_every_figure_has_its_own_report_caption():
@@ -116,30 +123,61 @@ def test_every_figure_has_its_own_report_caption():
 
 @pytest.mark.skipif(not browser.available(), reason="needs chromium and websocket-client")
 def test_report_shows_every_figure_in_a_real_browser(tiny_run):
-    """Open the report in headless Chromium, go to Figures and click each figure's eye
-    icon, as a reader would: each time, the figure must be on the page as a decoded image."""
+    """Open the report in headless Chromium, go to each category of figures and click each
+    figure's eye icon, as a reader would: each time, the figure must be on the page as a
+    decoded image."""
     report = tiny_run / "report.html"
     if not report.exists():
         run_snakemake(tiny_run, TINY, "--report", "report.html")
+    categories = {"Figures": [f for f in figure_names() if f.endswith(".png")],
+                  "Statistical tests": [f for f in statistics_figure_names(TINY_COMPARED) if f.endswith(".png")]}
+    shown = {}
     b = browser.Browser()
     try:
-        b.open(report)
-        menu = b.js("[...document.querySelectorAll('a,li,div,span')].filter(e => e.innerText"
-                    " && e.innerText.trim() === 'Figures').map(e => (e.click(), 1)).length")
-        assert menu, "no 'Figures' entry in the report's menu"
-        time.sleep(1)
-        shown = {}
-        for name in [f for f in figure_names() if f.endswith(".png")]:
-            clicked = b.js(f"""(() => {{ const row = [...document.querySelectorAll('tr')]
-                .find(r => r.innerText.includes('{name}'));
-                if (!row) return false; row.querySelector('a').click(); return true; }})()""")
-            assert clicked, f"{name} is not listed under Figures"
-            time.sleep(0.5)
-            shown[name] = b.js(f"""[...document.querySelectorAll('img')].filter(i => i.src.includes('{name}')
-                && i.complete && i.naturalWidth > 100).length""")
+        for category, names in categories.items():
+            b.open(report)
+            menu = b.js("[...document.querySelectorAll('a,li,div,span')].filter(e => e.innerText"
+                        f" && e.innerText.trim() === '{category}').map(e => (e.click(), 1)).length")
+            assert menu, f"no '{category}' entry in the report's menu"
+            time.sleep(1)
+            for name in names:
+                clicked = b.js(f"""(() => {{ const row = [...document.querySelectorAll('tr')]
+                    .find(r => r.innerText.includes('{name}'));
+                    if (!row) return false; row.querySelector('a').click(); return true; }})()""")
+                assert clicked, f"{name} is not listed under {category}"
+                time.sleep(0.5)
+                shown[name] = b.js(f"""[...document.querySelectorAll('img')].filter(i => i.src.includes('{name}')
+                    && i.complete && i.naturalWidth > 100).length""")
     finally:
         b.close()
     assert all(shown.values()), shown
+
+
+def test_statistics_tables_and_diagrams_for_every_compared_metric(tiny_run):
+    tables, figures = tiny_run / "results" / "tables", tiny_run / "results" / "figures"
+    for name in statistics_table_names(TINY_COMPARED):
+        assert (tables / name).stat().st_size > 0, name
+    for name in statistics_figure_names(TINY_COMPARED):
+        assert (figures / name).stat().st_size > 0, name
+    assert not (tables / "summary_tv.tex").exists()  # no setting has the exact posterior
+    pairs = pd.read_csv(tables / "pairwise.csv")
+    assert set(pairs["setting"]) == {"er1-lin-d5", "er1-mlp-d5"}
+    # 2 seeds: no test can reach alpha, and the table says so instead of a p of NaN
+    assert pairs["verdict"].str.match(r"not enough (untied )?seeds|all tied").all()
+    assert pairs["verdict"].str.startswith("not enough seeds").any()
+    ranks = pd.read_csv(tables / "ranks.csv")
+    assert set(ranks.loc[ranks["metric"] == "e_shd", "method"]) >= {"empty", "random_dag", "boot-ges"}
+
+
+def test_the_statistics_block_of_the_config_reaches_the_jobs(tmp_path):
+    config = {**TINY, "statistics": {"spread": "bootstrap_ci", "bootstrap_resamples": 200, "alpha": 0.1}}
+    proc = run_snakemake(tmp_path, config, "all", "-n", "--printshellcmds")
+    # each job's command, up to the next job (the aggregate command holds the YAML of the plan)
+    commands = proc.stdout.split("python -m dagbench ")
+    aggregate = next(c for c in commands if c.split("--log ", 1)[-1].split()[1] == "aggregate")
+    assert "--spread bootstrap_ci --resamples 200 --confidence 0.95" in aggregate
+    stats = next(c for c in commands if c.split("--log ", 1)[-1].split()[1] == "statistics")
+    assert "--alpha 0.1" in stats and "--spread bootstrap_ci --resamples 200" in stats
 
 
 def test_logs_and_benchmarks_for_every_compute_job(tiny_run):
