@@ -99,7 +99,7 @@ class ExampleLinear(Simulator):
 
     Parameters:
         d, n, n_heldout: nodes, observational training rows, held-out rows.
-        graph, edges_per_node: the DAG model ('er' or 'sf') and its density.
+        graph, edges_per_node: the DAG model ('er', 'sf', or another of simulators.graphs) and its density.
         weight_low, weight_high: |w_ij| ~ U(weight_low, weight_high), random sign.
         noise_sd: the noise sd of every node.
         interv_nodes: 0-based indices of the nodes intervened on ([] = observational).

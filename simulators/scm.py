@@ -31,6 +31,15 @@ each of ``n_heldout_interv_nodes`` nodes *not* intervened on in training, after 
 ``n_heldout`` observational rows. Intervention values are in the original scale
 (before standardisation).
 
+The intervention parameters, their checks and the choice of targets are
+module-level (``INTERV_DEFAULTS``, ``interv_problems``, ``interv_targets``) and the
+sampler ``_SCM`` takes any mechanism, so that other simulators with a linear or
+additive-noise model (simulators/bnlearn.py) intervene the same way.
+
+Graphs (``graph``): every model of simulators/graphs.py ('er', 'sf', 'sf_out', 'ws',
+'sbm', 'grg'), with their parameters (``sf_power``, ``ws_dim``, ``ws_nei``,
+``ws_rewire``, ``sbm_blocks``, ``sbm_damp``, ``grg_radius``; AVICI's values by default).
+
 Randomness: the seeded generator is split (``Generator.spawn``) into independent
 streams for the graph, the mechanisms and noise scales, the intervention targets,
 the training rows and the held-out rows, so that e.g. changing ``n_heldout`` leaves
@@ -44,7 +53,7 @@ import numpy as np
 
 from dagbench.graphs import topological_order
 from simulators.base import Dataset, Simulator, size_problems
-from simulators.graphs import GRAPH_KINDS, graph_problems, sample_graph
+from simulators.graphs import GRAPH_DEFAULTS, GRAPH_KINDS, graph_problems, sample_graph
 
 NOISE_KINDS = ("gaussian", "laplace", "cauchy")
 
@@ -72,6 +81,53 @@ def eval_rff(x_pa: np.ndarray, f: dict[str, Any]) -> np.ndarray:
     n_features = len(f["w"])
     phi = np.cos(x_pa @ f["omega"] + f["phase"])  # [m, F]
     return f["c"] * np.sqrt(2.0 / n_features) * (phi @ f["w"])  # [m]
+
+
+#: single-node hard interventions (see the module docstring)
+INTERV_DEFAULTS: dict[str, Any] = {
+    "n_interv_nodes": 0,            # nodes intervened on in training (0 = observational)
+    "n_interv_rows": 100,           # rows per intervened node
+    "interv_value": 0.0,            # intervention value (mean when interv_std > 0)
+    "interv_std": 1.0,              # sd of intervention values (0 = fixed value)
+    "heldout_interventional": False,  # add held-out rows intervened on unseen nodes
+    "n_heldout_interv_nodes": 1,    # how many such nodes
+}
+
+
+def interv_problems(p: dict[str, Any], d: int) -> list[str]:
+    """Range checks of the intervention parameters of ``INTERV_DEFAULTS`` present in
+    ``p`` (a simulator without intervention values, e.g. knockouts, leaves those out)."""
+    out = []
+    k = p["n_interv_nodes"]
+    if not 0 <= k <= d:
+        out.append(f"parameter 'n_interv_nodes' = {k} must be between 0 and d = {d}")
+    if p["n_interv_rows"] < 1:
+        out.append(f"parameter 'n_interv_rows' = {p['n_interv_rows']} must be >= 1")
+    if "interv_std" in p and not p["interv_std"] >= 0:
+        out.append(f"parameter 'interv_std' = {p['interv_std']} must be >= 0")
+    if "interv_value" in p and not np.isfinite(p["interv_value"]):
+        out.append(f"parameter 'interv_value' = {p['interv_value']} must be finite")
+    if p["heldout_interventional"]:
+        kh = p["n_heldout_interv_nodes"]
+        if kh < 1:
+            out.append(f"parameter 'n_heldout_interv_nodes' = {kh} must be >= 1")
+        elif 0 <= k <= d and k + kh > d:
+            out.append(f"parameter 'n_heldout_interv_nodes' = {kh} plus n_interv_nodes = {k} "
+                       f"exceeds d = {d} (held-out interventions need unseen nodes)")
+    return out
+
+
+def interv_targets(p: dict[str, Any], d: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """The nodes intervened on in training (``n_interv_nodes``) and, with
+    ``heldout_interventional``, the ``n_heldout_interv_nodes`` others intervened on in
+    the held-out rows: the start of one uniformly random permutation of the d nodes."""
+    targets = rng.permutation(d)
+    k = p["n_interv_nodes"]
+    train_nodes = [int(j) for j in targets[:k]]
+    held_nodes = []
+    if p["heldout_interventional"]:
+        held_nodes = [int(j) for j in targets[k:k + p["n_heldout_interv_nodes"]]]
+    return train_nodes, held_nodes
 
 
 def draw_noise(kind: str, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -103,20 +159,16 @@ class AdditiveNoiseSimulator(Simulator):
         "d": 20,                        # number of nodes
         "n": 100,                       # observational training rows
         "n_heldout": 100,               # observational held-out rows
-        "graph": "er",                  # 'er' (Erdős–Rényi) or 'sf' (scale-free)
-        "edges_per_node": 2.0,          # ER: expected edges / node; SF: edges per added node
+        "graph": "er",                  # 'er', 'sf', 'sf_out', 'ws', 'sbm', 'grg' (simulators/graphs.py)
+        "edges_per_node": 2.0,          # ER, SBM: expected edges / node; SF: edges per added node
+        **GRAPH_DEFAULTS,               # sf_power, ws_dim, ws_nei, ws_rewire, sbm_blocks, sbm_damp, grg_radius
         "noise": "gaussian",            # 'gaussian', 'laplace' or 'cauchy'
         "noise_scale": 1.0,             # noise scale of every node (low end when drawn)
         "noise_scale_high": 0.0,        # > 0: per-node scale ~ U(noise_scale, noise_scale_high)
         "heteroskedastic": False,       # input-dependent noise scale (AVICI *-heterosked)
         "hetero_length_scale": 10.0,    # length scale of the heteroskedastic RFF function
         "standardise": True,            # scale columns to mean 0, sd 1 (training statistics)
-        "n_interv_nodes": 0,            # nodes intervened on in training (0 = observational)
-        "n_interv_rows": 100,           # rows per intervened node
-        "interv_value": 0.0,            # intervention value (mean when interv_std > 0)
-        "interv_std": 1.0,              # sd of intervention values (0 = fixed value)
-        "heldout_interventional": False,  # add held-out rows intervened on unseen nodes
-        "n_heldout_interv_nodes": 1,    # how many such nodes
+        **INTERV_DEFAULTS,              # n_interv_nodes, n_interv_rows, interv_value, interv_std, heldout_*
     }
     SCM_CHOICES: dict[str, tuple] = {"graph": GRAPH_KINDS, "noise": NOISE_KINDS}
     defaults = SCM_DEFAULTS
@@ -137,7 +189,7 @@ class AdditiveNoiseSimulator(Simulator):
     def check_params(cls, p: dict[str, Any]) -> list[str]:
         out = size_problems(p)
         d = p["d"]
-        out += graph_problems(p["graph"], d, p["edges_per_node"])
+        out += graph_problems(p["graph"], d, p["edges_per_node"], **{k: p[k] for k in GRAPH_DEFAULTS})
         if not p["noise_scale"] > 0:
             out.append(f"parameter 'noise_scale' = {p['noise_scale']} must be > 0")
         hi = p["noise_scale_high"]
@@ -146,22 +198,7 @@ class AdditiveNoiseSimulator(Simulator):
                        f">= noise_scale = {p['noise_scale']}")
         if not p["hetero_length_scale"] > 0:
             out.append(f"parameter 'hetero_length_scale' = {p['hetero_length_scale']} must be > 0")
-        k = p["n_interv_nodes"]
-        if not 0 <= k <= d:
-            out.append(f"parameter 'n_interv_nodes' = {k} must be between 0 and d = {d}")
-        if p["n_interv_rows"] < 1:
-            out.append(f"parameter 'n_interv_rows' = {p['n_interv_rows']} must be >= 1")
-        if not p["interv_std"] >= 0:
-            out.append(f"parameter 'interv_std' = {p['interv_std']} must be >= 0")
-        if not np.isfinite(p["interv_value"]):
-            out.append(f"parameter 'interv_value' = {p['interv_value']} must be finite")
-        if p["heldout_interventional"]:
-            kh = p["n_heldout_interv_nodes"]
-            if kh < 1:
-                out.append(f"parameter 'n_heldout_interv_nodes' = {kh} must be >= 1")
-            elif 0 <= k <= d and k + kh > d:
-                out.append(f"parameter 'n_heldout_interv_nodes' = {kh} plus n_interv_nodes = {k} "
-                           f"exceeds d = {d} (held-out interventions need unseen nodes)")
+        out += interv_problems(p, d)
         return out
 
     # ---- generation --------------------------------------------------------------
@@ -170,7 +207,8 @@ class AdditiveNoiseSimulator(Simulator):
         d = p["d"]
         r_graph, r_mech, r_interv, r_train, r_held = rng.spawn(5)
 
-        g = sample_graph(p["graph"], d, p["edges_per_node"], r_graph)  # [d, d]
+        g = sample_graph(p["graph"], d, p["edges_per_node"], r_graph,
+                         **{k: p[k] for k in GRAPH_DEFAULTS})  # [d, d]
         order = topological_order(g)
         assert order is not None, "graph model returned a cyclic graph"
         parents = [np.flatnonzero(g[:, j]) for j in range(d)]
@@ -186,13 +224,7 @@ class AdditiveNoiseSimulator(Simulator):
                                output_scale=HETERO_OUTPUT_SCALE) for j in range(d)]
         model = _SCM(self, order, parents, thetas, scales, hetero, p["noise"])
 
-        targets = r_interv.permutation(d)
-        k = p["n_interv_nodes"]
-        train_nodes = [int(j) for j in targets[:k]]
-        held_nodes = []
-        if p["heldout_interventional"]:
-            held_nodes = [int(j) for j in targets[k:k + p["n_heldout_interv_nodes"]]]
-
+        train_nodes, held_nodes = interv_targets(p, d, r_interv)
         x, mask = model.rows(p["n"], train_nodes, p["n_interv_rows"], p["interv_value"],
                              p["interv_std"], r_train)
         x_h, mask_h = model.rows(p["n_heldout"], held_nodes, p["n_interv_rows"], p["interv_value"],
@@ -208,7 +240,12 @@ class AdditiveNoiseSimulator(Simulator):
 
 
 class _SCM:
-    """One drawn SCM: ancestral sampler with optional single-node hard interventions."""
+    """One drawn SCM: ancestral sampler with optional single-node hard interventions.
+
+    ``sim`` is anything with ``mechanism(x_pa [m, k], theta) -> [m]``; ``order`` a
+    topological order, ``parents[j]`` node j's parents (increasing), ``thetas[j]`` its
+    mechanism parameters, ``scales`` [d] the noise scales, ``hetero`` None or the
+    heteroskedastic functions, ``noise`` a family of ``NOISE_KINDS``."""
 
     def __init__(self, sim, order, parents, thetas, scales, hetero, noise):
         self.sim, self.order, self.parents = sim, order, parents

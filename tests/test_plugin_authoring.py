@@ -144,7 +144,7 @@ def test_list_shows_plugin_dir_and_builtin_plugins_with_their_defaults(tmp_path)
     assert "max_parents: any = None" in ges
     assert "simulators/linear.py  [built-in]" in linear
     assert "d: int = 20" in linear and "edges_per_node: float = 2.0" in linear
-    assert "graph: str = 'er'  (one of 'er', 'sf')" in linear
+    assert "graph: str = 'er'  (one of 'er', 'sf', " in linear
     for cls, listed in ((GES, ges), (LinearSimulator, linear)):  # every parameter, as declared
         for key, default in cls.defaults.items():
             assert f"\n      {key}: " in listed and f" = {default!r}" in listed, key
