@@ -3,14 +3,14 @@
 causal-learn's ``ges`` returns a dict whose ``'G'`` is a GeneralGraph in the same
 endpoint encoding as PC's (``graph[a, b]`` is the mark at a: i -> j is
 ``graph[i, j] == -1, graph[j, i] == 1``); the conversion and the repair rule are in
-``methods/pc.py`` (``cpdag_posterior``).
+``methods/_causallearn.py`` (``cpdag_posterior``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from methods.base import GraphPosterior, Method
-from methods.pc import cpdag_posterior
+from methods._causallearn import cpdag_posterior
 from simulators.base import Dataset
 
 

@@ -47,13 +47,19 @@ def shd(a: np.ndarray, b: np.ndarray) -> int:
     return sum((a[i, j], a[j, i]) != (b[i, j], b[j, i]) for i in range(d) for j in range(i + 1, d))
 
 
-SMALL = {"steps": 20, "n_particles": 4, "n_grad_samples": 16, "n_acyclic_samples": 8}
+SMALL = {"steps": 20, "n_particles": 4, "n_grad_samples": 16, "n_acyclic_samples": 8,
+         "num_iter": 500}  # num_iter: GOLEM's Adam steps (1e5 by default, ~1 ms each)
+
+
+# per method, where a parameter's name means different things in different methods
+# (NOTEARS-MLP's max_iter: dual steps, 100 by default, ~10 s in all here)
+SMALL_BY_METHOD = {"notears_mlp": {"max_iter": 2}}
 
 
 def small_params(cls) -> dict:
     """Parameters that keep a fit short (few steps / particles / MC samples for
     gradient samplers), for those of them the method takes."""
-    return {k: v for k, v in SMALL.items() if k in cls.defaults}
+    return {**{k: v for k, v in SMALL.items() if k in cls.defaults}, **SMALL_BY_METHOD.get(cls.name, {})}
 
 
 def contract_problems(post: GraphPosterior, d: int) -> list[str]:
