@@ -25,11 +25,12 @@ __all__ = ["SCORE_KEYS", "score_fit", "scored_edge_probs", "read_benchmark"]
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
               "f1", "brier", "ece", "sid", "parent_aid", "ancestor_aid", "ll_heldout", "ell_heldout",
               "ll_heldout_interv", "ll_source", "ll_note", "frac_cyclic", "frac_cyclic_unweighted",
-              "all_cyclic", "n_edges_est", "n_edges_true") + POSTERIOR_KEYS
+              "all_cyclic", "n_edges_est", "n_edges_true", "var_sortability",
+              "r2_sortability") + POSTERIOR_KEYS
 #: The keys that compare with the true graph: NaN for data whose graph is unknown.
 GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
                     "recall", "f1", "brier", "ece", "sid", "parent_aid", "ancestor_aid",
-                    "n_edges_true") + POSTERIOR_KEYS
+                    "n_edges_true", "var_sortability", "r2_sortability") + POSTERIOR_KEYS
 
 
 def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
@@ -97,6 +98,13 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
         all_cyclic: True when the acyclic samples carry no weight (bool).
         n_edges_est: expected edge count sum_{k in A} w~_k |G_k| (0 when all cyclic).
         n_edges_true: edges of G*.
+        var_sortability, r2_sortability: properties of the dataset, not of the fit: the
+            share of (cause, effect) pairs along G*'s directed paths whose marginal variance
+            (resp. R² given all other columns) increases from cause to effect, on the
+            observational training rows as the methods see them (after standardisation,
+            where the setting standardises: variances then tie, 0.5); 1 means sorting by
+            that score gives the causal order away (``evaluation.sortability``, Reisach et
+            al. 2021, 2023). Scores equal within 1e-9 of the largest count as ties.
         edge_mae, tv, kl, e_shd_gap, mec_mass, exact_e_shd, exact_mec_mass: the distances
             to the exact posterior (``posterior_quality.posterior_quality``), computed on
             the same acyclic support and weights and the same edge marginals as above.
@@ -170,6 +178,7 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
         "all_cyclic": bool(all_cyclic),
         "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
         "n_edges_true": float(np.count_nonzero(g_true)),
+        **_sortability(data, g_true),
     }
     scores.update(dict.fromkeys(POSTERIOR_KEYS, float("nan")))
     if exact_posterior and graph_known and d <= EXACT_MAX_D:
@@ -179,6 +188,22 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
     if not graph_known:  # user data without a true graph
         scores.update({k: float("nan") for k in GRAPH_SCORE_KEYS})
     return scores
+
+
+def _sortability(data: Dataset, g_true: np.ndarray) -> dict[str, float]:
+    """var_sortability and r2_sortability of ``data``'s observational training rows."""
+    from evaluation.sortability import order_alignment, r2_scores
+
+    x = np.asarray(data.x, dtype=np.float64)
+    if data.interv_mask is not None:
+        x = x[~np.asarray(data.interv_mask).any(axis=1)]
+    if len(x) < 3 or not np.any(g_true):
+        return {"var_sortability": float("nan"), "r2_sortability": float("nan")}
+    out = {}
+    for key, score in (("var_sortability", np.var(x, axis=0)), ("r2_sortability", r2_scores(x))):
+        tol = 1e-9 * float(np.max(np.abs(score))) if np.all(np.isfinite(score)) else 0.0
+        out[key] = order_alignment(g_true, score, tol=tol)
+    return out
 
 
 def _expected_shd_cpdag(support: np.ndarray, w_sup: np.ndarray, c_true: np.ndarray) -> float:

@@ -105,3 +105,20 @@ def test_var_and_r2_sortability_of_a_raw_linear_chain():
     assert var_sortability(z, g) == 0.0
     assert r2_sortability(z, g) == pytest.approx(r2_sortability(x, g))
     assert 0.0 <= r2_sortability(x, g) <= 1.0
+
+
+def test_the_score_table_carries_the_datasets_sortability():
+    """score_fit reports the data's var- and R²-sortability: near 1 on raw simulated
+    linear data (variance grows along the causal order), exactly 0.5 once standardised
+    (all variances tie), and R²-sortability unchanged by the scaling."""
+    from evaluation.scoring import score_fit
+    from simulators.base import get
+
+    out = {}
+    for standardise in (False, True):
+        ds = get("linear")(d=10, edges_per_node=1.0, n=300, n_heldout=50, standardise=standardise).simulate(seed=3)
+        empty = {"graphs": np.zeros((1, 10, 10), dtype=np.int8), "weights": np.ones(1)}
+        out[standardise] = score_fit(empty, ds)
+    assert out[False]["var_sortability"] > 0.8  # a random order of variances gives 0.5
+    assert out[True]["var_sortability"] == 0.5
+    assert abs(out[True]["r2_sortability"] - out[False]["r2_sortability"]) < 1e-9
