@@ -26,10 +26,18 @@ rule all:
     default_target: True
 
 
+# One run at a time per results folder (dagbench/run_lock.py). onstart runs only in the
+# main process of a run with jobs to do: not under -n, --report, --lint or --unlock.
+onstart:
+    lock_results_folder(R)
+
+
 # Fits never fail a job, so their problems are said here, at the end of the output.
 onsuccess:
+    unlock_results_folder()
     print_run_summary(R, PLAN.jobs(), ok=True)
 
 
 onerror:
+    unlock_results_folder()
     print_run_summary(R, PLAN.jobs(), ok=False)

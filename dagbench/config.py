@@ -22,7 +22,8 @@ import yaml
 from dagbench.plugins import PluginError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,=+\-\[\]]{0,119}$")
+#: what an id may be, matched whole (``fullmatch``: ``$`` would let a trailing newline through)
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.,=+\-\[\]]{0,119}")
 DEFAULT_TIMEOUT_S = 1800.0
 
 
@@ -262,8 +263,9 @@ def _make_id(entry, name, full, varying, where, problems) -> str | None:
     if template is not None:
         try:
             ident = template.format(**full, bootstrap=entry.get("bootstrap", 0))
-        except (KeyError, IndexError, ValueError) as exc:
-            problems.append(f"{where}.id: template '{template}' does not fit the parameters ({exc})")
+        except Exception as exc:  # KeyError, IndexError, ValueError, and "{d.x}", "{d[0]}" on a number
+            problems.append(f"{where}.id: template {template!r} does not fit the parameters "
+                            f"({type(exc).__name__}: {exc})")
             return None
         if varying and "{" not in template:
             problems.append(f"{where}.id: '{template}' names every grid point alike; "
@@ -273,8 +275,8 @@ def _make_id(entry, name, full, varying, where, problems) -> str | None:
         ident = ("boot-" if entry.get("bootstrap") else "") + name
         if varying:
             ident += "[" + ",".join(f"{k}={_fmt(v)}" for k, v in varying.items()) + "]"
-    if not SAFE_ID.match(ident):
-        problems.append(f"{where}: id '{ident}' is not safe as a file name (letters, digits and "
+    if not SAFE_ID.fullmatch(ident):
+        problems.append(f"{where}: id {ident!r} is not safe as a file name (letters, digits and "
                         "_ . , = + - [ ] only, starting with a letter or digit, at most 120 characters)")
         return None
     return ident

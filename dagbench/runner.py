@@ -6,11 +6,18 @@ data_error), so one broken method never stops the workflow: the method runs in a
 process that is killed at its timeout, whatever it is doing (Python, C, BLAS or torch
 code). Likewise ``simulate`` records a dataset that cannot be made instead of failing,
 and every fit on it ends as ``data_error`` without running the method.
+
+What is not the method's or the dataset's fault is never recorded as theirs: an input
+that cannot be read or is damaged, an output that cannot be written (a full disk)
+raise InfrastructureError (dagbench.io), so the job fails, Snakemake says so, and the
+next run redoes it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -21,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from dagbench.io import atomic_write_json, atomic_write_npz
+from dagbench.io import (CorruptFileError, InfrastructureError, atomic_write_json, atomic_write_npz,
+                         file_sha256, read_json, read_npz, remake_hint, to_jsonable)
+
+#: OSError numbers that are the machine's trouble, not the method's, even when the method
+#: meets them (say, writing its own temporary files): the job fails instead of a record
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+_INFRASTRUCTURE = "infrastructure_error"  # the child's word for it; never written to a record
 
 
 def simulate(spec: dict[str, Any], *, seed: int, out: str | Path) -> dict | None:
@@ -68,39 +81,70 @@ def fit_arrays_path(record_path: str | Path) -> Path:
 
 def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -> dict:
     """Fit method ``spec`` (id, method, params, bootstrap, timeout_s, mem_mb, threads) on
-    the dataset at ``data``, writing the arrays to ``out`` with suffix .npz (when ok)
-    and the record to ``out`` (.json). Returns the record; never raises for a failing
-    method. On a dataset that ``simulate`` recorded as a failure, the record's status is
-    ``data_error`` (the dataset's reason) and the method is not run."""
-    from simulators.base import dataset_failure
+    the dataset at ``data``, writing the arrays to ``out`` with suffix .npz and the record
+    to ``out`` (.json). The .npz always exists (it is an output of the workflow's rule);
+    it holds arrays only when the status is ok, and its SHA-256 is in the record as
+    ``arrays_sha256``. Returns the record; never raises for a failing method. On a dataset
+    that ``simulate`` recorded as a failure, the record's status is ``data_error`` (the
+    dataset's reason) and the method is not run.
+
+    Raises InfrastructureError, writing no record, when the dataset cannot be read
+    (CorruptFileError when it is damaged, naming it and how to remake it), when an
+    output cannot be written (a full disk), or when the method meets an OSError of
+    ``MACHINE_ERRNOS``; so the job fails and the next run redoes it."""
+    from simulators.base import DataError, Dataset
 
     out = Path(out)
-    failure = dataset_failure(data)
-    if failure is not None:
+    try:
+        dataset = Dataset.load(data)  # verified; the child gets it through fork
+    except DataError as exc:
         return _write_record(spec, data, seed, out, {"status": "data_error", "error": "DataError",
-                                                      "reason": failure}, wall_s=0.0)
-    result_path = out.with_name(f".{out.name}.child.json")
-    result_path.unlink(missing_ok=True)
+                                                      "reason": str(exc)}, wall_s=0.0)
     ctx = mp.get_context("fork")
+    # the result comes back through a pipe of this process's own: no scratch file that a
+    # second process on the same output could read or delete
+    receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_fit_child,
-                        args=(spec, str(data), seed, str(out), str(result_path), os.getpid()))
+                        args=(spec, dataset, str(data), seed, str(out), send, os.getpid()))
     start = time.perf_counter()
     child.start()
-    child.join(spec.get("timeout_s"))
-    if child.is_alive():  # past its time: kill it and whatever it started
+    send.close()  # the child holds the only sending end: its exit is an end of file here
+    try:
+        result, timed_out = _child_result(child, receive, spec.get("timeout_s"))
+    except BaseException:  # interrupted (Ctrl-C): the fit goes too, else exit would wait for it
+        _kill_tree(child.pid)
+        raise
+    receive.close()
+    if result is not None:
+        child.join()  # it exits right after sending
+    elif timed_out and child.is_alive():  # past its time: kill it and whatever it started
         _kill_tree(child.pid)
         child.join()
         result = {"status": "timeout", "reason": f"killed after the timeout of {spec['timeout_s']:g} s"}
-    elif result_path.exists():
-        result = json.loads(result_path.read_text())
     else:
+        child.join()
         code = child.exitcode
         how = f"signal {-code} ({signal.Signals(-code).name})" if code and code < 0 else f"exit code {code}"
         result = {"status": "failed", "error": "ProcessDied",
                   "reason": f"the fit process died with {how} before writing a result"
                             + (" (the memory limit or the system's OOM killer?)" if code == -9 else "")}
-    result_path.unlink(missing_ok=True)
+    if result["status"] == _INFRASTRUCTURE:
+        raise InfrastructureError(result["reason"])
     return _write_record(spec, data, seed, out, result, wall_s=time.perf_counter() - start)
+
+
+def _child_result(child, receive, timeout: float | None) -> tuple[dict | None, bool]:
+    """(what the fit child sent or None, whether ``timeout`` seconds passed first),
+    waiting until it has sent its result, has ended or has run for ``timeout`` seconds.
+    (A dying child closes its end of the pipe a moment before it can be reaped, so an
+    end of file here means it died, though it may not look dead yet.)"""
+    ready = mp.connection.wait([receive, child.sentinel], timeout)
+    try:
+        if receive.poll():  # sent (read whole, however long), or the end of file of a dead child
+            return json.loads(receive.recv_bytes()), not ready
+    except EOFError:
+        pass
+    return None, not ready
 
 
 def _write_record(spec: dict, data: str | Path, seed: int, out: Path, result: dict, *,
@@ -108,8 +152,14 @@ def _write_record(spec: dict, data: str | Path, seed: int, out: Path, result: di
     record = {"setting": Path(data).parent.name, "seed": seed, "method_id": spec["id"],
               "method": spec["method"], "params": spec["params"], "bootstrap": spec.get("bootstrap", 0),
               "wall_s_total": wall_s, **result}
-    if record["status"] != "ok":
-        fit_arrays_path(out).unlink(missing_ok=True)
+    arrays = fit_arrays_path(out)
+    if record["status"] == "ok":
+        try:
+            record["arrays_sha256"] = file_sha256(arrays)
+        except OSError as exc:
+            raise InfrastructureError(f"could not read back the fit's arrays {arrays}: {exc}") from exc
+    else:  # an archive with no arrays: the rule's output exists whatever the status
+        record["arrays_sha256"] = atomic_write_npz(arrays, {})
         print(f"[dagbench] {spec['id']} on {data}: {record['status']}: {record.get('reason', '')}",
               file=sys.stderr)
     atomic_write_json(out, record)
@@ -135,39 +185,48 @@ def _kill_tree(pid: int) -> None:
         pass
 
 
-def _fit_child(spec: dict, data_path: str, seed: int, out: str, result_path: str,
-               parent: int) -> None:
+def _fit_child(spec: dict, dataset, data_path: str, seed: int, out: str, send, parent: int) -> None:
     os.setpgid(0, 0)  # its own group, so a timeout kills everything it started
     _die_with_parent(parent)
     try:
-        result = _fit_in_process(spec, data_path, seed, out)
+        result = _fit_in_process(spec, dataset, data_path, seed, out)
     except MemoryError:
         result = {"status": "failed", "error": "MemoryError",
                   "reason": f"memory limit of {spec.get('mem_mb', 0)} MB exceeded"
                             if spec.get("mem_mb") else "out of memory"}
         traceback.print_exc()
+    except InfrastructureError as exc:  # its output could not be written: the job fails, no record
+        traceback.print_exc()
+        result = {"status": _INFRASTRUCTURE, "reason": str(exc)}
     except BaseException as exc:  # any failure of the method becomes a record
         traceback.print_exc()
-        result = {"status": "failed", "error": type(exc).__name__, "reason": f"{type(exc).__name__}: {exc}"}
-    atomic_write_json(result_path, result)
+        if isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS:  # the machine's, wherever it struck
+            result = {"status": _INFRASTRUCTURE,
+                      "reason": f"method '{spec['id']}' met a problem of the machine, not its own, writing "
+                                f"or reading files: {type(exc).__name__}: {exc}; fix it (e.g. free space) "
+                                "and rerun the same command (Snakemake redoes this job)"}
+        else:
+            result = {"status": "failed", "error": type(exc).__name__,
+                      "reason": f"{type(exc).__name__}: {exc}"}
+    try:
+        message = json.dumps(to_jsonable(result))
+    except (TypeError, ValueError) as exc:  # the method's info is not JSON
+        message = json.dumps({"status": "failed", "error": "InvalidOutput",
+                              "reason": f"method '{spec['id']}' returned info that is not JSON: {exc}"})
+    send.send_bytes(message.encode())
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
 
 
-def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
+def _fit_in_process(spec: dict, data, data_path: str, seed: int, out: str) -> dict:
     if spec.get("mem_mb"):  # the data segment (heap and anonymous maps), not shared libraries
         import resource
         limit = int(spec["mem_mb"]) * 2**20
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
     from methods.base import get
-    from simulators.base import DataError, Dataset
 
-    try:
-        data = Dataset.load(data_path)
-    except DataError as exc:  # a recorded failure that fit's own check did not see
-        return {"status": "data_error", "error": "DataError", "reason": str(exc)}
     bad = data.problems()
     if bad:
         return {"status": "data_error", "error": "InvalidData",
@@ -203,7 +262,7 @@ def _fit_in_process(spec: dict, data_path: str, seed: int, out: str) -> dict:
         return {"status": "failed", "error": "InvalidOutput",
                 "reason": f"method '{spec['id']}' returned an invalid result: " + "; ".join(problems),
                 "fit_s": fit_s}
-    posterior.save(fit_arrays_path(out), logp_heldout=logp)
+    posterior.save(fit_arrays_path(out), logp_heldout=logp)  # a failed write raises InfrastructureError
     return {"status": "ok", "fit_s": fit_s, "info": posterior.info, "rows_used": rows_used,
             "n_fit_rows": data.n}
 
@@ -214,11 +273,16 @@ def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path 
 
     The record holds the ids, the status, the metrics (when the fit is ok), the cost
     (wall seconds and peak RSS from Snakemake's benchmark file) and the setting's and
-    method's parameters (prefixed ``sim.`` and ``method.``)."""
+    method's parameters (prefixed ``sim.`` and ``method.``). Raises CorruptFileError
+    (dagbench.io) naming the file and how to remake it when the fit record, the fit's
+    arrays (checked against the record's ``arrays_sha256``) or the dataset is damaged."""
     from evaluation.scoring import read_benchmark, score_fit
     from simulators.base import Dataset
 
-    record = json.loads(Path(fit_record).read_text())
+    record = read_json(fit_record)
+    if not isinstance(record, dict) or not {"status", "seed"} <= set(record):
+        raise CorruptFileError(f"{fit_record} is not a fit record (no status or seed); "
+                               f"{remake_hint(fit_record)}")
     row: dict[str, Any] = {
         "setting": setting["id"], "simulator": setting["simulator"], "seed": record["seed"],
         "method_id": method["id"], "method": method["method"], "bootstrap": method.get("bootstrap", 0),
@@ -228,10 +292,12 @@ def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path 
     if benchmark is not None and Path(benchmark).exists():
         row.update(read_benchmark(benchmark))
     if record["status"] == "ok":
-        from methods.base import GraphPosterior
-
-        row.update(score_fit(GraphPosterior.load_arrays(fit_arrays_path(fit_record)), Dataset.load(data),
-                             exact_posterior=setting.get("exact_posterior")))
+        arrays = fit_arrays_path(fit_record)
+        if not arrays.exists():
+            raise CorruptFileError(f"{fit_record} says ok but its arrays {arrays} are missing; "
+                                   f"{remake_hint(fit_record)}")
+        fit_arrays = read_npz(arrays, sha256=record.get("arrays_sha256"))
+        row.update(score_fit(fit_arrays, Dataset.load(data), exact_posterior=setting.get("exact_posterior")))
     row.update({f"sim.{k}": v for k, v in setting["params"].items()})
     row.update({f"method.{k}": v for k, v in method["params"].items()})
     atomic_write_json(out, row)

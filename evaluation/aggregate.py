@@ -10,14 +10,13 @@ when other methods or settings are added.
 """
 from __future__ import annotations
 
-import json
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dagbench.io import atomic_path, atomic_write_text
+from dagbench.io import CorruptFileError, atomic_path, atomic_write_text, read_json, remake_hint
 
 # (column, header, decimals) of the summary table; the arrow says whether lower or higher is
 # better (brier, parent_aid and ancestor_aid are in the long CSV only)
@@ -48,12 +47,20 @@ ID_COLUMNS = ["setting", "simulator", "seed", "method_id", "method", "bootstrap"
 
 def load_records(paths: list[str | Path]) -> pd.DataFrame:
     """One row per score record, in the order given (which is config order); columns:
-    the ids, then the scores and costs, then the ``sim.*`` and ``method.*`` parameters."""
-    df = pd.DataFrame([json.loads(Path(p).read_text()) for p in paths])
+    the ids, then the scores and costs, then the ``sim.*`` and ``method.*`` parameters.
+    A damaged record raises CorruptFileError naming it and how to remake it."""
+    df = pd.DataFrame([_score_record(p) for p in paths])
     params = sorted(c for c in df.columns if c.startswith(("sim.", "method.")))
     ids = [c for c in ID_COLUMNS if c in df.columns]
     rest = sorted(c for c in df.columns if c not in ids and c not in params)
     return df[ids + rest + params]
+
+
+def _score_record(path: str | Path) -> dict:
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise CorruptFileError(f"{path} is not a score record (not a JSON object); {remake_hint(path)}")
+    return record
 
 
 def aggregate(paths: list[str | Path], *, csv_path: str | Path, summary_path: str | Path,

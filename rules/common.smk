@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
-from dagbench.config import ConfigError, load_plan, load_yaml
+from dagbench.config import ConfigError, load_plan
 from dagbench.run_summary import print_run_summary
 from evaluation.plots import figure_names
 from evaluation.posterior_quality import POSTERIOR_KEYS
@@ -17,10 +17,10 @@ from evaluation.statistics import METRICS as COMPARED_METRICS
 from evaluation.statistics import figure_names as statistics_figure_names
 from evaluation.statistics import table_names as statistics_table_names
 
+# A config file is trusted like this Snakefile: Snakemake evaluates the Python of a YTE
+# template (`__use_yte__: true`) while it loads the file, before any line here runs, so
+# no check here could stop it. What is checked is that the values make a valid plan.
 try:
-    for path in workflow.configfiles:  # config is data: refuse YTE templates (they evaluate code)
-        if "__use_yte__" in load_yaml(path):
-            raise ConfigError([f"{path}: YTE templating (__use_yte__) is not allowed; give plain values"])
     PLAN = load_plan(config)
 except ConfigError as exc:  # the message lists every problem; a traceback would add nothing
     print(f"dagbench: {exc}", file=sys.stderr)
@@ -46,6 +46,25 @@ STAT_METRICS = [m for m in COMPARED_METRICS
                 if m not in POSTERIOR_KEYS or any(s.exact_posterior for s in PLAN.settings.values())]
 ST = PLAN.statistics
 SPREAD_OPTIONS = f"--spread {ST.spread} --resamples {ST.bootstrap_resamples} --confidence {ST.confidence}"
+
+
+_RUN_LOCK = []  # the results folder lock this run holds (taken in onstart, dropped at the end)
+
+
+def lock_results_folder(results):
+    """Take the results folder's lock, or stop the run naming the run that holds it."""
+    from dagbench.run_lock import ResultsFolderBusy, acquire
+
+    try:
+        _RUN_LOCK.append(acquire(results))
+    except ResultsFolderBusy as exc:
+        print(f"dagbench: {exc}", file=sys.stderr)
+        sys.exit(1)  # the message says it all (as for a config error)
+
+
+def unlock_results_folder():
+    while _RUN_LOCK:
+        _RUN_LOCK.pop().release()
 
 
 def setting_spec(wildcards):

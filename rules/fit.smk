@@ -1,10 +1,14 @@
 rule fit:
-    """One method on one dataset. Always succeeds: the record's status says ok, failed,
-    timeout or skipped, and the arrays (.npz beside it) exist only when ok."""
+    """One method on one dataset. Succeeds whatever the method does: the record's status
+    says ok, failed, timeout or skipped. The arrays (.npz beside it, with its SHA-256 in
+    the record) are an output too, so that a deleted one is remade and --forcerun can
+    name it; they hold arrays only when ok. Fails only for the machine's problems (a
+    damaged dataset, a full disk), which are then not recorded as the method's."""
     input:
         data=rules.simulate.output.data,
     output:
         record=f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.json",
+        arrays=f"{R}/fits/{{setting}}/seed{{seed}}/{{method}}.npz",
     params:
         spec=method_spec,
     conda:

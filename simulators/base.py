@@ -4,14 +4,14 @@ Convention everywhere in dagbench: ``g[i, j] = 1`` means the edge i -> j.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dagbench.io import atomic_write_json, atomic_write_npz
+from dagbench.io import (CorruptFileError, atomic_write_json, atomic_write_npz, read_json, read_npz,
+                         remake_hint)
 from dagbench.plugins import Plugin, discover, lookup
 
 
@@ -124,40 +124,67 @@ class Dataset:
         return out
 
     def save(self, path: str | Path) -> None:
-        """Write ``path`` (.npz, arrays) and ``path`` with suffix .json (metadata), atomically."""
+        """Write ``path`` (.npz, arrays) and ``path`` with suffix .json (metadata and the
+        .npz's SHA-256, which ``load`` checks), atomically, the .npz first."""
         path = Path(path)
         arrays = {"x": self.x, "x_heldout": self.x_heldout, "g_true": self.g_true,
                   "interv_mask": self.interv_mask, "interv_mask_heldout": self.interv_mask_heldout}
         arrays.update({f"params_true.{k}": np.asarray(v) for k, v in self.params_true.items()})
-        atomic_write_npz(path, arrays)
-        atomic_write_json(path.with_suffix(".json"), {"node_names": self.node_names, "meta": self.meta})
+        sha256 = atomic_write_npz(path, arrays)
+        atomic_write_json(path.with_suffix(".json"), {"node_names": self.node_names, "meta": self.meta,
+                                                      "sha256": sha256})
 
     @classmethod
     def load(cls, path: str | Path) -> "Dataset":
-        """The dataset saved at ``path``; a DataError with the recorded reason when the
-        simulate step recorded there that this dataset could not be made."""
+        """The dataset saved at ``path``. Raises DataError with the recorded reason when
+        the simulate step recorded there that this dataset could not be made, and
+        CorruptFileError (dagbench.io) naming the file and how to remake it when the
+        .npz or its .json sidecar is missing, truncated or damaged (the .npz is checked
+        against the SHA-256 in the sidecar)."""
         path = Path(path)
-        failure = dataset_failure(path)
-        if failure is not None:
-            raise DataError(failure)
-        with np.load(path) as f:
-            arrays = {k: f[k] for k in f.files}
-        if "data_error" in arrays:  # the marker .npz of a failure whose sidecar is not at hand
-            raise DataError(str(arrays["data_error"]))
-        sidecar = json.loads(path.with_suffix(".json").read_text())
-        params_true = {k.split(".", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("params_true.")}
-        return cls(**arrays, params_true=params_true, node_names=sidecar["node_names"], meta=sidecar["meta"])
+        sidecar_path = path.with_suffix(".json")
+        if not sidecar_path.exists() and path.exists():  # a failure's marker .npz without its sidecar
+            arrays = read_npz(path, remake=remake_hint(path))
+            if "data_error" in arrays:
+                raise DataError(str(arrays["data_error"]))
+        sidecar = _read_sidecar(path)
+        if sidecar.get("status") == "data_error":
+            raise DataError(_failure_reason(sidecar))
+        arrays = read_npz(path, sha256=sidecar.get("sha256"), remake=remake_hint(path))
+        try:
+            params_true = {k.split(".", 1)[1]: arrays.pop(k) for k in list(arrays)
+                           if k.startswith("params_true.")}
+            return cls(**arrays, params_true=params_true, node_names=sidecar["node_names"],
+                       meta=sidecar["meta"])
+        except (KeyError, TypeError) as exc:  # a file that is whole but not a dataset's
+            raise CorruptFileError(f"{path} (with {sidecar_path}) is not a dataset as Dataset.save writes "
+                                   f"it ({type(exc).__name__}: {exc}); {remake_hint(path)}") from None
+
+
+def _read_sidecar(path: Path) -> dict:
+    """The .json sidecar of the dataset ``path`` (.npz), verified: CorruptFileError when it
+    is missing, damaged or not a mapping."""
+    sidecar_path = path.with_suffix(".json")
+    sidecar = read_json(sidecar_path, remake=remake_hint(path))
+    if not isinstance(sidecar, dict):
+        raise CorruptFileError(f"{sidecar_path} is damaged (not a JSON object); {remake_hint(path)}")
+    return sidecar
+
+
+def _failure_reason(sidecar: dict) -> str:
+    return str(sidecar.get("reason") or "the dataset could not be made (no reason recorded)")
 
 
 def dataset_failure(path: str | Path) -> str | None:
     """The recorded reason when the dataset at ``path`` (.npz; its .json sidecar is read)
-    could not be made (sidecar status ``data_error``, written by the simulate step), else None."""
-    sidecar = Path(path).with_suffix(".json")
-    if not sidecar.exists():
+    could not be made (sidecar status ``data_error``, written by the simulate step), else
+    None; None too when there is no sidecar. A damaged sidecar raises CorruptFileError."""
+    path = Path(path)
+    if not path.with_suffix(".json").exists():
         return None
-    record = json.loads(sidecar.read_text())
-    if record.get("status") == "data_error":
-        return str(record.get("reason") or "the dataset could not be made (no reason recorded)")
+    sidecar = _read_sidecar(path)
+    if sidecar.get("status") == "data_error":
+        return _failure_reason(sidecar)
     return None
 
 

@@ -100,3 +100,105 @@ def test_bad_simulator_params_name_the_parameter(params):
     with pytest.raises(PluginError) as info:
         get("linear")(**params)
     assert f"'{next(iter(params))}'" in str(info.value) and "simulator 'linear'" in str(info.value)
+
+
+# -- ids (issue 13, item 5): every id either names a file safely or is one config problem ----
+
+ID_PIECES = list("ab09_.,=+-[]{}:!/ \n\t\r\x00é") + ["{d}", "{n}", "{d.x}", "{d[0]}", "{graph}", "{0}",
+                                                     "{d:>3}", "{bootstrap}", "{n!r}"]
+ID_TEXT = st.lists(st.sampled_from(ID_PIECES), max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(setting_id=st.one_of(st.none(), ID_TEXT), method_id=st.one_of(st.none(), ID_TEXT),
+       grid=st.booleans())
+def test_fuzzed_ids_and_id_templates_are_safe_or_one_config_error(setting_id, method_id, grid):
+    from dagbench.config import SAFE_ID
+
+    cfg = copy.deepcopy(VALID)
+    if grid:
+        cfg["settings"][0]["params"]["d"] = [4, 5]
+    if setting_id is not None:
+        cfg["settings"][0]["id"] = setting_id
+    if method_id is not None:
+        cfg["methods"][0]["id"] = method_id
+    try:
+        plan = load_plan(cfg)
+    except ConfigError as exc:
+        assert exc.problems and all(isinstance(p, str) and "\n" not in p for p in exc.problems), exc.problems
+    else:
+        for ident in [*plan.settings, *plan.methods]:
+            assert SAFE_ID.fullmatch(ident) and ident == ident.strip() and "/" not in ident, repr(ident)
+
+
+@pytest.mark.parametrize("template, fragment", [
+    ("lin\n", "id 'lin\\n' is not safe as a file name"),
+    ("{d.nope}", "template '{d.nope}' does not fit the parameters (AttributeError"),
+    ("{d[0]}", "template '{d[0]}' does not fit the parameters (TypeError"),
+    ("{nope}", "template '{nope}' does not fit the parameters (KeyError"),
+])
+def test_a_bad_id_is_one_config_problem(template, fragment):
+    cfg = copy.deepcopy(VALID)
+    cfg["settings"][0]["id"] = template
+    with pytest.raises(ConfigError) as info:
+        load_plan(cfg)
+    assert any(p.startswith("settings[0]") and fragment in p for p in info.value.problems), info.value.problems
+
+
+# -- graph files (issue 13, item 5): refused naming the file, or read as a DAG ---------------
+
+GRAPH = "a,b,c\n0,1,0\n0,0,1\n0,0,0\n"
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("graphfuzz") / "data.csv"
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    path.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in x) + "\n")
+    return path
+
+
+def _graph_outcome(data_csv, content: bytes):
+    """Read ``content`` as the graph file of a csv setting as the workflow does: the check
+    when the workflow starts, then the simulate step. Never anything but DataError naming
+    the graph file, or a dataset with a DAG."""
+    from dagbench.graphs import is_dag
+    from simulators.csv_file import CsvDataset, _header_problem
+
+    graph = data_csv.parent / "truth.csv"
+    graph.write_bytes(content)
+    problem = _header_problem(graph)
+    if problem:
+        assert isinstance(problem, str)
+        return "refused at start"
+    try:
+        ds = CsvDataset(path=str(data_csv), graph_path=str(graph)).simulate(seed=0)
+    except (DataError, PluginError) as exc:
+        assert "truth.csv" in str(exc), str(exc)
+        return "data_error"
+    assert ds.problems() == [] and is_dag(ds.g_true)
+    return "read"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(text=st.text(alphabet='ab c01,.\n"x-e\t;\r#', max_size=50))
+def test_random_graph_files_fail_cleanly(data_csv, text):
+    _graph_outcome(data_csv, text.encode())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(edits=st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]), st.floats(0, 1, exclude_max=True),
+                                st.sampled_from(list(b'ab01,."\n\r x\xff\x00-2'))), min_size=1, max_size=4))
+def test_mutated_graph_files_fail_cleanly(data_csv, edits):
+    content = bytearray(GRAPH.encode())
+    for op, where, byte in edits:
+        k = int(where * len(content)) if content else 0
+        if op == "set" and content:
+            content[k] = byte
+        elif op == "insert":
+            content.insert(k, byte)
+        elif op == "delete" and content:
+            del content[k]
+    _graph_outcome(data_csv, bytes(content))

@@ -1,5 +1,6 @@
 """The fit step always ends in a record: ok, failed, timeout or skipped."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -35,6 +36,12 @@ def run(name, data_path, tmp_path, timeout=60.0, mem_mb=0):
     return record, out
 
 
+def holds_no_arrays(out) -> bool:
+    """The arrays file of a fit that is not ok: there (an output of the rule), but empty."""
+    with np.load(runner.fit_arrays_path(out)) as f:
+        return f.files == []
+
+
 def test_ok_fit_writes_arrays(data_path, tmp_path):
     record, out = run("empty", data_path, tmp_path)
     assert record["status"] == "ok"
@@ -45,7 +52,7 @@ def test_exception_becomes_failed_record(data_path, tmp_path):
     record, out = run("fault_raises", data_path, tmp_path)
     assert record["status"] == "failed"
     assert record["reason"] == "RuntimeError: boom in fit"
-    assert not runner.fit_arrays_path(out).exists()
+    assert holds_no_arrays(out)
 
 
 def test_hang_is_killed_at_the_timeout(data_path, tmp_path):
@@ -65,7 +72,7 @@ def test_invalid_output_is_failed_naming_the_method(data_path, tmp_path, name, f
     record, out = run(name, data_path, tmp_path)
     assert record["status"] == "failed"
     assert f"method '{name}'" in record["reason"] and fragment in record["reason"]
-    assert not runner.fit_arrays_path(out).exists()
+    assert holds_no_arrays(out)
 
 
 def test_skip_is_recorded_with_the_reason(data_path, tmp_path):
@@ -94,7 +101,7 @@ def test_a_crashing_process_is_recorded_as_failed(data_path, tmp_path):
     assert record["status"] == "failed"
     assert "SIGSEGV" in record["reason"]
     assert "fault_segfault" in proc.stderr and "SIGSEGV" in proc.stderr  # the job log's line
-    assert not runner.fit_arrays_path(out).exists()
+    assert holds_no_arrays(out)
 
 
 def test_too_few_rows_for_the_method_is_named(tmp_path):
@@ -135,3 +142,38 @@ def test_interventional_rows_go_only_to_methods_that_model_them(tmp_path):
     record = runner.fit(spec, data=tmp_path / "interv.npz", seed=0, out=tmp_path / "dibs.json")
     assert record["status"] == "ok"
     assert record["rows_used"] == "all" and record["n_fit_rows"] == 120
+
+
+def test_an_interrupted_fit_job_takes_its_fit_process_down(data_path, tmp_path):
+    """Ctrl-C reaches the job, not the fit's child (its own process group); the job used
+    to wait at exit for that child, forever for a hanging method."""
+    spec = {"id": "fault_hangs", "method": "fault_hangs", "params": {}, "timeout_s": 300}
+    proc = subprocess.Popen([sys.executable, "-m", "dagbench", "fit", "--spec", json.dumps(spec), "--data",
+                             str(data_path), "--seed", "0", "--out", str(tmp_path / "hang.json")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if not children.exists():
+        pytest.skip("needs Linux /proc to see the fit's child")
+    deadline = time.time() + 120
+    while time.time() < deadline and not children.read_text().split():
+        time.sleep(0.2)
+    child = int(children.read_text().split()[0])
+    time.sleep(1)  # the child is running the method
+    proc.send_signal(2)  # SIGINT
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        os.kill(child, 9)
+        raise AssertionError("the interrupted job waited for its fit") from None
+    deadline = time.time() + 10
+    while time.time() < deadline and _running(child):
+        time.sleep(0.2)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie (dead, not yet reaped by whoever adopted it) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

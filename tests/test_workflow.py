@@ -212,9 +212,3 @@ def test_bad_config_fails_before_any_job_with_a_clear_message(tmp_path):
 def test_lint_is_clean(tmp_path):
     proc = run_snakemake(tmp_path, TINY, "--lint", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_yte_templates_are_refused(tmp_path):
-    proc = run_snakemake(tmp_path, {"__use_yte__": True, **TINY}, "all", "--dry-run", check=False)
-    assert proc.returncode != 0
-    assert "YTE templating (__use_yte__) is not allowed" in proc.stdout + proc.stderr
