@@ -78,16 +78,17 @@ class LocalScores:
         """Local scores [U] float64 of children ``nodes`` [U] with parent-set ``codes`` [U]."""
         import torch
 
-        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
-        codes = np.asarray(codes, dtype=np.int64).reshape(-1)
-        keys = list(zip(nodes.tolist(), codes.tolist()))
+        nodes = [int(v) for v in np.asarray(nodes).reshape(-1)]
+        # codes as Python ints: at d >= 64 a parent set does not fit in an int64
+        codes = [int(c) for c in np.asarray(codes, dtype=object).reshape(-1)]
+        keys = list(zip(nodes, codes))
         missing = sorted({k for k in keys if k not in self._cache})
         if missing:
-            mn = np.array([k[0] for k in missing], dtype=np.int64)
-            mc = np.array([k[1] for k in missing], dtype=np.int64)
-            if ((mc >> mn) & 1).any() or (mc >> self.d).any() or (mc < 0).any():
+            if any((c >> n) & 1 or c >> self.d or c < 0 for n, c in missing):
                 raise ValueError("a parent set contains its own child or a node >= d")
-            masks = ((mc[:, None] >> np.arange(self.d)) & 1).astype(np.float64)  # [M, d]
+            mn = np.array([k[0] for k in missing], dtype=np.int64)
+            masks = np.array([[(c >> i) & 1 for i in range(self.d)] for _, c in missing],
+                             dtype=np.float64).reshape(len(missing), self.d)  # [M, d]
             bge = self.bge.family_scores_hard(torch.as_tensor(mn), torch.as_tensor(masks)).numpy()
             vals = bge + self.log_prior_family(masks.sum(1))
             self._cache.update(zip(missing, vals.tolist()))
