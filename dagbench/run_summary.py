@@ -85,7 +85,8 @@ def print_run_summary(results: str | Path, jobs: Iterable[tuple[str, int, str]],
     results = Path(results)
     if ok:
         lines.append(f"dagbench: tables in {results / 'tables'}, figures in {results / 'figures'}; "
-                     "`snakemake --report report.html` gathers them into one page.")
+                     "`snakemake --report report.html` (with this run's --configfile/--config options) "
+                     "gathers them into one page.")
     else:
         lines.append("dagbench: the run stopped: the lines 'dagbench: ...' above and Snakemake's error "
                      "blocks name the failed jobs and their logs; what finished is kept, and the same "

@@ -24,7 +24,8 @@ class GES(Method):
             standard BIC, larger gives sparser graphs.
         max_parents: None (no limit) or an int, causal-learn's ``maxP``.
 
-    Interventional rows, if any, are used as if observational. The fit is
+    Interventional data: the harness gives it only the observational rows
+    (``uses_interventions`` is False; the tables say so in ``rows_used``). The fit is
     deterministic; ``seed`` is unused. Output as for PC: the ``cpdag``, scored as the
     uniform distribution over the DAGs of its class.
     """

@@ -37,8 +37,8 @@ class PC(Method):
     6-node linear-Gaussian dataset). Its equivalence class itself is scored without
     regard to column order (the uniform distribution over its DAGs).
 
-    Interventional rows, if any, are used as if observational (PC has no notion of
-    interventions). The fit is deterministic; ``seed`` is unused.
+    Interventional data: the harness gives it only the observational rows (PC has no
+    notion of interventions; ``rows_used`` in the tables). The fit is deterministic; ``seed`` is unused.
     Output: the ``cpdag`` (Meek-closed), scored as the uniform distribution over the
     DAGs of its Markov equivalence class (``GraphPosterior``); see
     ``pdag_with_extension`` for what happens when PC's output has no extension.

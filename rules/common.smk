@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, workflow.basedir)  # the plugins and the dagbench package live beside the Snakefile
 
-from dagbench.config import ConfigError, load_plan
+from dagbench.config import ConfigError, load_plan, load_yaml
 from dagbench.run_summary import print_run_summary
 from evaluation.plots import figure_names
 from evaluation.posterior_quality import POSTERIOR_KEYS
@@ -29,7 +29,14 @@ except ConfigError as exc:  # the message lists every problem; a traceback would
 R = PLAN.results  # the results folder
 
 _not_run = [name for name in PLAN.highlight if name not in {m.method for m in PLAN.methods.values()}]
-if _not_run:  # allowed (one highlight list can serve several configs), but likely a slip
+# --configfile extends config/config.yaml, whose highlight list names methods a user's own
+# config may not run: warn only when a config file given on the command line sets it.
+_default_config = os.path.join(workflow.basedir, "config", "config.yaml")
+_user_sets_highlight = any(
+    os.path.abspath(str(path)) != os.path.abspath(_default_config) and "highlight" in load_yaml(path)
+    for path in workflow.configfiles
+)
+if _not_run and _user_sets_highlight:  # allowed (one list can serve several configs), but likely a slip
     print(f"dagbench: warning: highlight names {', '.join(_not_run)}, which this config does not run; "
           "nothing will be emphasised for them", file=sys.stderr)
 ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)

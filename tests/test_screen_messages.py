@@ -102,3 +102,11 @@ def test_a_highlighted_method_the_config_does_not_run_is_warned_about(tmp_path):
     assert ("dagbench: warning: highlight names dibs_bge, which this config does not run"
             in proc.stderr)
     assert "highlight names empty" not in proc.stderr
+
+
+def test_no_highlight_warning_for_the_default_configs_list(tmp_path):
+    """--configfile extends config/config.yaml; its highlight list must not warn about a
+    user's config that never set highlight."""
+    config = {"seeds": 1, "settings": [LINEAR], "methods": [{"method": "empty"}]}
+    proc = run_snakemake(tmp_path, config, "all", "-n")
+    assert "highlight names" not in proc.stderr
