@@ -173,7 +173,7 @@ def load_plan(config: dict) -> Plan:
         where = f"settings[{i}]"
         for sid, params in _expand(entry, "simulator", sims, where, problems):
             if sid in settings:
-                problems.append(f"{where}: duplicate setting id '{sid}' (give the entry an 'id')")
+                problems.append(f"{where}: duplicate setting id '{sid}' (give one of the entries another 'id')")
             settings[sid] = SettingSpec(sid, entry["simulator"], params,
                                         exact_posterior=exact_posterior_option(entry.get("exact_posterior")))
 
@@ -183,7 +183,7 @@ def load_plan(config: dict) -> Plan:
         where = f"methods[{i}]"
         for mid, params in _expand(entry, "method", meths, where, problems):
             if mid in methods:
-                problems.append(f"{where}: duplicate method id '{mid}' (give the entry an 'id')")
+                problems.append(f"{where}: duplicate method id '{mid}' (give one of the entries another 'id')")
             limits = {**defaults, **{k: entry[k] for k in ("timeout_s", "mem_mb", "threads") if k in entry}}
             methods[mid] = MethodSpec(mid, entry["method"], params, bootstrap=entry.get("bootstrap", 0),
                                       run_on=entry.get("run_on"), **limits)

@@ -60,10 +60,11 @@ def run_summary(results: str | Path, jobs: Iterable[tuple[str, int, str]]) -> li
         lines.append(f"dagbench: {n} dataset(s) could not be made; every fit on them is recorded as "
                      "data_error:")
         for (setting, reason), seeds in list(no_data.items())[:MAX_LINES]:
+            log = results / "logs" / "simulate" / setting / f"seed{min(seeds)}.log"
             if "seed {seed}" in reason:  # the runner's "dataset S seed K could not be made ..."
-                lines.append("  " + reason.replace("seed {seed}", _seeds(seeds)))
+                lines.append(f"  {reason.replace('seed {seed}', _seeds(seeds))} (log: {log})")
             else:
-                lines.append(f"  {setting} {_seeds(seeds)}: {reason}")
+                lines.append(f"  {setting} {_seeds(seeds)}: {reason} (log: {log})")
         if len(no_data) > MAX_LINES:
             lines.append(f"  ... and {len(no_data) - MAX_LINES} more")
     if broken:

@@ -24,6 +24,7 @@ def test_a_bad_data_file_is_named_on_screen_and_the_rest_of_the_run_goes_on(tmp_
     assert "dagbench: 2 dataset(s) could not be made" in tail
     assert f"dataset survey seeds 0, 1 could not be made by simulator 'csv': csv dataset {bad}" in tail
     assert "column 'c' has 'x' at data row 1" in tail
+    assert "(log: results/logs/simulate/survey/seed0.log)" in tail
     assert "dagbench: tables in results/tables" in tail
     scores = pd.read_csv(tmp_path / "results" / "tables" / "scores.csv")
     assert set(scores.loc[scores["setting"] == "lin", "status"]) == {"ok"}
