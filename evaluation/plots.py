@@ -61,7 +61,7 @@ METRICS = {
     "f1": "F1 of the graph at p > 0.5",
     "ll_heldout": "held-out log-likelihood [nats / row]",
 }
-OTHER_FIGURES = ["roc", "reliability", "runtime", "accuracy_vs_runtime", "adjacency"]
+OTHER_FIGURES = ["roc", "reliability", "runtime", "accuracy_vs_runtime", "adjacency", "sortability"]
 FORMATS = ["png", "pdf"]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -116,6 +116,7 @@ def plot_all(table: str | Path, *, results: str | Path, outdir: str | Path,
     written += runtime_figure(df, style, outdir / "runtime")
     written += accuracy_runtime_figure(df, style, outdir / "accuracy_vs_runtime")
     written += adjacency_figure(df, Path(results), outdir / "adjacency")
+    written += sortability_figure(df, outdir / "sortability")
     return written
 
 
@@ -868,6 +869,88 @@ def runtime_figure(df: pd.DataFrame, style: Style, stem: Path) -> list[Path]:
     ax.set_title("time per fit and method (one dot per fit)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     _figure_legend(fig)
+    return _save(fig, stem)
+
+
+#: (score column, panel title) of the sortability figure: properties of each dataset
+#: (``evaluation.sortability``), the same in every record of one setting and seed
+SORTABILITY = {"var_sortability": "var-sortability (order of increasing variance)",
+               "r2_sortability": "R²-sortability (order of increasing R²)"}
+
+
+def dataset_values(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per dataset (setting, seed) whose records carry a finite ``column``: the
+    columns setting, seed, value (a dataset property repeated in every fit record; the
+    first finite one is taken), settings in table order."""
+    if column not in df:
+        return pd.DataFrame({"setting": [], "seed": [], "value": []})
+    v = pd.to_numeric(df[column], errors="coerce")
+    keep = df.loc[np.isfinite(v), ["setting", "seed"]].assign(value=v[np.isfinite(v)])
+    return keep.drop_duplicates(["setting", "seed"]).reset_index(drop=True)
+
+
+def sortability_reason(sdf: pd.DataFrame, column: str) -> str:
+    """Why a setting has no value of the dataset property ``column`` ('' when it has)."""
+    if column not in sdf:
+        return f"no {column} column in the score table"
+    return no_dataset_reason(sdf) or ("" if len(dataset_values(sdf, column))
+                                      else f"no finite values of {column}")
+
+
+def sortability_figure(df: pd.DataFrame, stem: Path) -> list[Path]:
+    """Var- and R²-sortability of every dataset (Reisach et al., NeurIPS 2021, Sec. 3.1;
+    NeurIPS 2023, Eq. 3; ``evaluation.sortability``): one panel each, the settings side by
+    side, one dot per dataset (seed) and the mean ± standard error over the seeds. The
+    dashed line at 0.5 is data whose variance (R²) order says nothing of the causal
+    order; near 1, sorting the columns by it recovers the order (what sortnregress and
+    R²-sortnregress exploit), near 0 the reverse order. A setting without a value is
+    named in the panel's note."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from evaluation.aggregate import mean_se
+
+    settings = _settings(df)
+    fig, axes = plt.subplots(1, 2, figsize=(max(9.0, 1.4 * len(settings) + 3), 4), squeeze=False)
+    rng = np.random.default_rng(0)  # jitter only
+    mean_key = None
+    for ax, (column, title) in zip(axes.flat, SORTABILITY.items()):
+        values = dataset_values(df, column)
+        reasons = {s: sortability_reason(df[df["setting"] == s], column) for s in settings}
+        ticks = []
+        for i, s in enumerate(settings):
+            v = values.loc[values["setting"] == s, "value"].to_numpy()
+            ticks.append(f"{s}\n({_n_seeds(len(v))})")
+            if not len(v):
+                continue
+            ax.scatter(i - 0.1 + rng.uniform(-0.08, 0.08, len(v)), v, s=16, zorder=3,
+                       color=PALETTE[i % len(PALETTE)], marker=MARKERS[i % len(MARKERS)])
+            mean, se = mean_se(pd.Series(v))
+            bar = ax.errorbar(i + 0.2, mean, yerr=se if np.isfinite(se) else None, fmt="_",
+                              color="black", markersize=12, markeredgewidth=2, elinewidth=1.2,
+                              capsize=3, zorder=4)
+            mean_key = bar if np.isfinite(se) else (mean_key or bar)
+        ax.axhline(0.5, color="#555555", linestyle="--", linewidth=1, zorder=1)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlim(-0.6, len(settings) - 0.4)
+        ax.set_xticks(range(len(settings)), ticks, rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel(f"{column}\n(share of cause → effect pairs in order)", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if len(values):
+            _draw_note(ax, "; ".join(f"{s}: {r}" for s, r in reasons.items() if r))
+        else:
+            distinct = set(reasons.values())
+            _draw_reason(ax, distinct.pop() if len(distinct) == 1 else
+                         "\n".join(f"{s}: {r}" for s, r in reasons.items()))
+    key = [Line2D([], [], linestyle="--", color="#555555",
+                  label="0.5: the order carries no information on the causal order")]
+    if mean_key is not None:
+        key[:0] = [Line2D([], [], linestyle="none", marker="o", color="#777777", markersize=4,
+                          label="one dot per dataset (seed)")]
+        mean_key.set_label("mean ± standard error over the seeds")
+        key.insert(1, mean_key)
+    _figure_legend(fig, key, collect=False)
     return _save(fig, stem)
 
 

@@ -576,13 +576,14 @@ def _all_text(fig) -> str:
         texts.append(fig._suptitle.get_text())
     for ax in fig.axes:
         texts += [ax.get_title(), ax.get_ylabel(), ax.get_xlabel()] + [t.get_text() for t in ax.texts]
+        texts += [t.get_text() for t in ax.get_xticklabels()]
     return " ".join(texts)
 
 
 def test_every_figure_says_how_many_seeds_it_shows(tmp_path, figures):
     results = tmp_path / "results"
     df = _study(results, ["pc", "ges"], settings=("lin", "mlp"),
-                scores=lambda s, k, m: {"fit_s": 1.0 + k})
+                scores=lambda s, k, m: {"fit_s": 1.0 + k, "var_sortability": 0.5, "r2_sortability": 0.7})
     _plot_all(df, results, tmp_path / "fig")
     assert set(figures) == {n.rsplit(".", 1)[0] for n in plots.figure_names()}
     for name, fig in figures.items():
@@ -591,3 +592,36 @@ def test_every_figure_says_how_many_seeds_it_shows(tmp_path, figures):
             assert "one seed per setting" in text and "seed 0" in text, name
         else:
             assert "3 seeds" in text, f"{name}: {text!r}"
+
+
+def test_sortability_figure_shows_each_dataset_once(tmp_path, figures):
+    results = tmp_path / "results"
+    var = {("raw", 0): 0.9, ("raw", 1): 1.0, ("raw", 2): 0.95, ("std", 0): 0.5, ("std", 1): 0.4}
+    df = _study(results, ["pc", "ges"], settings=("raw", "std"),
+                scores=lambda s, k, m: {"var_sortability": var.get((s, k), np.nan),
+                                        "r2_sortability": 0.6})
+    _plot_all(df, results, tmp_path / "fig")
+    fig = figures["sortability"]
+    panels = _panels(fig)
+    ax = panels["var-sortability (order of increasing variance)"]
+    from matplotlib.collections import PathCollection
+
+    dots = sorted(y for c in ax.collections if isinstance(c, PathCollection) for y in c.get_offsets()[:, 1])
+    assert dots == pytest.approx(sorted(var.values()))  # one dot per dataset, not per fit
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["raw\n(3 seeds)", "std\n(2 seeds)"]
+    assert _errorbars(ax)[0][0] == pytest.approx(0.95) and _errorbars(ax)[1][0] == pytest.approx(0.45)
+    assert [ln.get_ydata()[0] for ln in ax.lines if ln.get_linestyle() == "--"] == [0.5]
+    assert _texts(ax, "note") == []  # every setting has a value
+    assert "0.5: the order carries no information on the causal order" in _legend_texts(fig)
+    # a table without the columns (an older run): each panel says why
+    figures.clear()
+    _plot_all(df.drop(columns=["var_sortability", "r2_sortability"]), results, tmp_path / "fig2")
+    for title, ax in _panels(figures["sortability"]).items():
+        column = "var_sortability" if title.startswith("var") else "r2_sortability"
+        assert _texts(ax, "reason") == [f"no {column} column in the score table"]
+    # a setting whose values are all missing is named in the note
+    figures.clear()
+    _plot_all(df.assign(r2_sortability=np.where(df["setting"] == "std", np.nan, 0.6)), results,
+              tmp_path / "fig3")
+    ax = _panels(figures["sortability"])["R²-sortability (order of increasing R²)"]
+    assert _texts(ax, "note") == ["std: no finite values of r2_sortability"]
