@@ -84,7 +84,10 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     the dataset at ``data``, writing the arrays to ``out`` with suffix .npz and the record
     to ``out`` (.json). The .npz always exists (it is an output of the workflow's rule);
     it holds arrays only when the status is ok, and its SHA-256 is in the record as
-    ``arrays_sha256``. Returns the record; never raises for a failing method. On a dataset
+    ``arrays_sha256``. An ok record also holds ``posterior_diagnostics``: the number of
+    graphs, of distinct DAGs and the effective sample sizes of the posterior
+    (``evaluation.metrics.posterior_diagnostics``; the same values are columns of the
+    score table). Returns the record; never raises for a failing method. On a dataset
     that ``simulate`` recorded as a failure, the record's status is ``data_error`` (the
     dataset's reason) and the method is not run.
 
@@ -263,8 +266,10 @@ def _fit_in_process(spec: dict, data, data_path: str, seed: int, out: str) -> di
                 "reason": f"method '{spec['id']}' returned an invalid result: " + "; ".join(problems),
                 "fit_s": fit_s}
     posterior.save(fit_arrays_path(out), logp_heldout=logp)  # a failed write raises InfrastructureError
+    from evaluation.metrics import posterior_diagnostics
     return {"status": "ok", "fit_s": fit_s, "info": posterior.info, "rows_used": rows_used,
-            "n_fit_rows": data.n}
+            "n_fit_rows": data.n,
+            "posterior_diagnostics": posterior_diagnostics(posterior.graphs, posterior.weights)}
 
 
 def evaluate(*, data: str | Path, fit_record: str | Path, benchmark: str | Path | None,

@@ -31,6 +31,7 @@ from dagbench.graphs import is_dag
 
 __all__ = [
     "pair_status", "shd", "shd_stack", "shd_cpdag", "is_acyclic", "frac_cyclic", "expected_shd",
+    "DIAGNOSTIC_KEYS", "effective_sample_size", "posterior_diagnostics",
     "edge_marginals", "offdiag", "auroc", "auprc", "precision_recall_f1",
     "brier_score", "expected_calibration_error", "reliability_bins",
     "to_gadjid_cpdag", "intervention_distances",
@@ -147,6 +148,85 @@ def expected_shd(graphs: np.ndarray, weights: np.ndarray | None,
         return float(shd(np.zeros_like(g_true), g_true)), True
     ks = np.nonzero(w > 0)[0]
     return float(sum(w[k] * shd(graphs[k], g_true) for k in ks)), False
+
+
+# ---------------------------------------------------------- posterior diagnostics
+
+#: The keys :func:`posterior_diagnostics` returns, in order (columns of scores.csv).
+DIAGNOSTIC_KEYS = ("n_graphs", "n_distinct_dags", "ess", "ess_distinct")
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights: ESS = (sum_k w_k)^2 / sum_k w_k^2.
+
+    Kish (1965), Survey Sampling, Wiley; used as the effective sample size of
+    (self-normalised) importance weights in Owen (2013), Monte Carlo theory, methods and
+    examples, Sec. 9.3. ``weights``: [K] float, non-negative, in any scale (ESS does not
+    change when they are multiplied by a constant, so normalised and unnormalised
+    weights give the same value). Unitless, a count of samples: K for equal positive
+    weights, 1 when one sample holds all the weight, and in general
+    1 <= ESS <= #{k : w_k > 0}. 0.0 when every weight is 0 (or K = 0), where the
+    formula is 0/0: no sample carries weight.
+    Raises ValueError when ``weights`` is not 1-D, or has a NaN, an inf or a negative entry.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1:
+        raise ValueError(f"weights must be 1-D [K], got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be finite and non-negative")
+    total = w.sum()
+    if not total > 0:
+        return 0.0
+    w = w / total  # (scale first, so that tiny or huge weights do not under- or overflow)
+    return float(1.0 / np.sum(w * w))
+
+
+def posterior_diagnostics(graphs: np.ndarray, weights: np.ndarray | None = None) -> dict[str, int | float]:
+    """How many graphs a posterior rests on: whether it has collapsed onto a few DAGs.
+
+    graphs: [K, d, d] 0/1 (any non-zero entry is an edge; a [d, d] graph is K = 1);
+    weights: [K] non-negative (normalised here), None for uniform. The same posterior
+    every score uses (``evaluation.scoring.score_fit``): cyclic graphs (a self-loop is
+    a cycle) are left out and the weights of the acyclic ones renormalised, which does
+    not change an ESS. Let A = {k : G_k acyclic}. Returns, all counts of graphs:
+
+        n_graphs: K, the entries of ``graphs`` (the particles of a DiBS fit with a
+            joint model; the distinct particle graphs of marginal DiBS, whose plugin
+            merges identical particles; the samples of MC3 or a bootstrap; the DAGs of
+            the class for an equivalence-class answer), cyclic ones included (their
+            share is ``frac_cyclic_unweighted``).
+        n_distinct_dags: the number of distinct adjacency matrices among G_k, k in A,
+            whatever their weight (a DAG with weight 0, e.g. one whose DiBS+ weight
+            underflows, still counts: it is what the method proposed).
+        ess: Kish's effective sample size (:func:`effective_sample_size`) of the weights
+            (w_k)_{k in A}, over the entries as given, duplicates apart: K for uniform
+            weights and no cyclic graph.
+        ess_distinct: the same over the distinct DAGs, the weights of identical entries
+            summed first, W_G = sum_{k in A : G_k = G} w_k. This is the one that shows a
+            collapse: 30 equally weighted particles that are all one DAG give ess 30 but
+            ess_distinct 1. 0 <= ess_distinct <= min(ess, n_distinct_dags) and
+            ess <= #{k in A : w_k > 0} <= K.
+
+    When the acyclic graphs carry no weight (``all_cyclic``: every graph cyclic, or
+    every acyclic one of weight 0) ess and ess_distinct are 0.0: the scores then use the
+    empty graph, which is none of the fit's graphs.
+    Raises ValueError for graphs that are not [K, d, d] with K >= 1, or weights that are
+    not [K], finite, non-negative and not all 0.
+    """
+    g = _as_stack(graphs)
+    K, d = len(g), g.shape[-1]
+    if K == 0:
+        raise ValueError("graphs holds no graph (K = 0)")
+    w = _norm_weights(weights, K)                                       # [K]
+    uniq, inverse = np.unique(g.reshape(K, -1) != 0, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)                           # [K] -> distinct graph
+    acyclic_u = is_acyclic(uniq.reshape(-1, d, d))                      # [U]
+    acyclic = acyclic_u[inverse]                                        # [K]
+    w_dag = np.bincount(inverse, weights=np.where(acyclic, w, 0.0), minlength=len(uniq))[acyclic_u]
+    return {"n_graphs": int(K),
+            "n_distinct_dags": int(acyclic_u.sum()),
+            "ess": effective_sample_size(w[acyclic]),
+            "ess_distinct": effective_sample_size(w_dag)}
 
 
 # --------------------------------------------------------------- edge marginals

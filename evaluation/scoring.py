@@ -12,10 +12,10 @@ import numpy as np
 
 from dagbench.graphs import dag_to_cpdag
 from evaluation.likelihood import heldout_scores, least_squares_fit_many, linear_gaussian_logpdf
-from evaluation.metrics import (_acyclic_weights, _as_stack, _norm_weights, auprc, auroc,
-                                brier_score, edge_marginals, expected_calibration_error,
-                                intervention_distances, is_acyclic, precision_recall_f1,
-                                shd_cpdag, shd_stack)
+from evaluation.metrics import (DIAGNOSTIC_KEYS, _acyclic_weights, _as_stack, _norm_weights, auprc,
+                                auroc, brier_score, edge_marginals, expected_calibration_error,
+                                intervention_distances, is_acyclic, posterior_diagnostics,
+                                precision_recall_f1, shd_cpdag, shd_stack)
 from evaluation.posterior_quality import EXACT_MAX_D, POSTERIOR_KEYS, exact_reference, posterior_quality
 from simulators.base import Dataset
 
@@ -25,7 +25,7 @@ __all__ = ["SCORE_KEYS", "score_fit", "scored_edge_probs", "read_benchmark"]
 SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision", "recall",
               "f1", "brier", "ece", "sid", "parent_aid", "ancestor_aid", "ll_heldout", "ell_heldout",
               "ll_heldout_interv", "ll_source", "ll_note", "frac_cyclic", "frac_cyclic_unweighted",
-              "all_cyclic", "n_edges_est", "n_edges_true", "var_sortability",
+              "all_cyclic") + DIAGNOSTIC_KEYS + ("n_edges_est", "n_edges_true", "var_sortability",
               "r2_sortability") + POSTERIOR_KEYS
 #: The keys that compare with the true graph: NaN for data whose graph is unknown.
 GRAPH_SCORE_KEYS = ("shd", "e_shd", "shd_map", "shd_cpdag", "auroc", "auprc", "precision",
@@ -96,6 +96,14 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
         frac_cyclic: posterior mass on cyclic samples, sum_k w_k 1[G_k cyclic].
         frac_cyclic_unweighted: fraction of the K samples that are cyclic.
         all_cyclic: True when the acyclic samples carry no weight (bool).
+        n_graphs, n_distinct_dags, ess, ess_distinct: how many graphs the posterior
+            rests on (``metrics.posterior_diagnostics``): K; the distinct DAGs among the
+            samples (cyclic ones left out, any weight); Kish's effective sample size
+            (sum w)^2 / sum w^2 of the acyclic samples' weights, duplicates apart; and the
+            same over the distinct DAGs, the weights of duplicates summed (ess_distinct
+            near 1 with ess or n_graphs large: the posterior has collapsed onto one
+            graph). ess and ess_distinct are 0 when all_cyclic. Properties of the fit,
+            not of G*: finite also when the dataset's graph is unknown.
         n_edges_est: expected edge count sum_{k in A} w~_k |G_k| (0 when all cyclic).
         n_edges_true: edges of G*.
         var_sortability, r2_sortability: properties of the dataset, not of the fit: the
@@ -176,6 +184,7 @@ def score_fit(fit: dict[str, np.ndarray], data: Dataset, *,
         "frac_cyclic": float(w_u[~acyclic_u].sum() / w_u.sum()),
         "frac_cyclic_unweighted": float(np.mean(~acyclic_u[inverse])),
         "all_cyclic": bool(all_cyclic),
+        **posterior_diagnostics(graphs, weights),
         "n_edges_est": float(w_sup @ support.reshape(len(support), -1).sum(axis=1)),
         "n_edges_true": float(np.count_nonzero(g_true)),
         **_sortability(data, g_true),
