@@ -18,6 +18,13 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Run by the main Snakemake process, never submitted to a cluster: the target, and the
+# score table (it only merges small JSON files).
+localrules:
+    all,
+    aggregate,
+
+
 rule all:
     input:
         rules.aggregate.output,

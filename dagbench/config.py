@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,41 @@ class StatisticsSpec:
     alpha: float = 0.05
 
 
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The config's ``cluster`` block, defaults filled in: what each job asks a cluster
+    scheduler for (Snakemake's ``runtime`` [min], ``mem_mb`` [MB], ``slurm_partition``,
+    ``slurm_account`` resources; a local run ignores them). A fit's job gets its method's
+    ``timeout_s`` plus ``margin_min`` and, when the method sets ``mem_mb``, that plus
+    ``margin_mb``: the limits inside the fit still apply, so the scheduler never kills a
+    fit that dagbench would have recorded as a timeout or failure."""
+    #: SLURM partition ('' = not given: the profile's default-resources or the cluster's)
+    partition: str = ""
+    #: SLURM account ('' = not given: the profile's, else the executor guesses)
+    account: str = ""
+    #: MB of a fit without a method mem_mb, and of every other job
+    mem_mb: int = 4000
+    #: minutes of the jobs that fit no method (simulate, evaluate, tables, figures)
+    runtime_min: int = 15
+    #: minutes added to a fit's timeout: two Snakemake start-ups, imports, loading, saving
+    margin_min: int = 5
+    #: MB added to a method's mem_mb: the interpreter and torch outside the fit's limit
+    margin_mb: int = 1024
+
+    def scheduler(self) -> dict[str, str]:
+        """The slurm_partition / slurm_account resources that are set (none when empty)."""
+        return {key: value for key, value in (("slurm_partition", self.partition),
+                                              ("slurm_account", self.account)) if value}
+
+    def fit_runtime_min(self, method: "MethodSpec") -> int:
+        """Wall-time limit [min] of the fit job of ``method``."""
+        return math.ceil(method.timeout_s / 60) + self.margin_min
+
+    def fit_mem_mb(self, method: "MethodSpec") -> int:
+        """Memory [MB] of the fit job of ``method``."""
+        return method.mem_mb + self.margin_mb if method.mem_mb else self.mem_mb
+
+
 @dataclass
 class Plan:
     """Everything the workflow runs: seeds x settings x methods (a method's ``run_on``
@@ -92,6 +128,7 @@ class Plan:
     results: str = "results"
     highlight: list[str] = field(default_factory=list)
     statistics: StatisticsSpec = field(default_factory=StatisticsSpec)
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
     def jobs(self) -> list[tuple[str, int, str]]:
         """Every (setting id, seed, method id) to fit."""
@@ -201,7 +238,8 @@ def load_plan(config: dict) -> Plan:
         raise ConfigError(problems)
     return Plan(seeds=seeds, settings=settings, methods=methods,
                 results=config.get("results", "results"), highlight=highlight,
-                statistics=StatisticsSpec(**config.get("statistics", {})))
+                statistics=StatisticsSpec(**config.get("statistics", {})),
+                cluster=ClusterSpec(**config.get("cluster", {})))
 
 
 #: what ``exact_posterior: true`` in a setting means: the DiBS plugins' default prior

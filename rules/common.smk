@@ -41,6 +41,12 @@ if _not_run and _user_sets_highlight:  # allowed (one list can serve several con
           "nothing will be emphasised for them", file=sys.stderr)
 ENV = "../envs/dagbench.yaml"  # software of every rule (used with --sdm conda)
 
+# What each job asks a cluster scheduler for (the config's `cluster` block; a local run
+# ignores it): partition and account only where given, so that a profile's
+# default-resources still apply; fit jobs add their method's limits (dagbench/config.py).
+JOB_SCHEDULER = PLAN.cluster.scheduler()
+JOB_RESOURCES = {"runtime": PLAN.cluster.runtime_min, "mem_mb": PLAN.cluster.mem_mb, **JOB_SCHEDULER}
+
 
 wildcard_constraints:
     setting=r"[^/]+",

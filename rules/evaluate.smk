@@ -16,6 +16,8 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{setting}}/seed{{seed}}/{{method}}.tsv"
     threads: 1
+    resources:
+        **JOB_RESOURCES,
     shell:
         "python -m dagbench --log {log:q} --threads {threads} evaluate --data {input.data:q} --fit {input.record:q} "
         "--benchmark {input.benchmark:q} --setting {params.setting:q} --method {params.method:q} "

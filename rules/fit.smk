@@ -19,7 +19,9 @@ rule fit:
         f"{R}/benchmarks/fit/{{setting}}/seed{{seed}}/{{method}}.tsv"
     threads: lambda wildcards: PLAN.methods[wildcards.method].threads
     resources:
-        runtime=lambda wildcards: math.ceil(PLAN.methods[wildcards.method].timeout_s / 60) + 1,
+        runtime=lambda wildcards: PLAN.cluster.fit_runtime_min(PLAN.methods[wildcards.method]),
+        mem_mb=lambda wildcards: PLAN.cluster.fit_mem_mb(PLAN.methods[wildcards.method]),
+        **JOB_SCHEDULER,
     shell:
         "python -m dagbench --log {log:q} --threads {threads} fit --spec {params.spec:q} --data {input.data:q} "
         "--seed {wildcards.seed} --out {output.record:q}"

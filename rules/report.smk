@@ -19,6 +19,9 @@ rule aggregate:
         f"{R}/logs/aggregate.log",
     benchmark:
         f"{R}/benchmarks/aggregate.tsv"
+    threads: 1
+    resources:
+        **JOB_RESOURCES,
     shell:
         "python -m dagbench --log {log:q} aggregate --scores {input:q} --csv {output.csv:q} "
         "--summary {output.summary:q} --summary-html {output.summary_html:q} "
@@ -53,6 +56,9 @@ rule statistics:
         f"{R}/logs/statistics.log",
     benchmark:
         f"{R}/benchmarks/statistics.tsv"
+    threads: 1
+    resources:
+        **JOB_RESOURCES,
     shell:
         "MPLBACKEND=Agg python -m dagbench --log {log:q} statistics --table {input.table:q} "
         "--tables-dir {params.tables:q} --figures-dir {params.figures:q} --alpha {params.alpha} "
@@ -80,6 +86,9 @@ rule plot:
         f"{R}/logs/plot.log",
     benchmark:
         f"{R}/benchmarks/plot.tsv"
+    threads: 1
+    resources:
+        **JOB_RESOURCES,
     shell:
         "MPLBACKEND=Agg python -m dagbench --log {log:q} plot --table {input.table:q} "
         "--outdir {params.outdir:q} --highlight {params.highlight}"

@@ -12,6 +12,8 @@ rule simulate:
     benchmark:
         f"{R}/benchmarks/simulate/{{setting}}/seed{{seed}}.tsv"
     threads: 1
+    resources:
+        **JOB_RESOURCES,
     shell:
         "python -m dagbench --log {log:q} --threads {threads} simulate --spec {params.spec:q} "
         "--seed {wildcards.seed} --out {output.data:q}"

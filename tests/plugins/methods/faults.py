@@ -86,3 +86,16 @@ class Skips(Method):
 
     def skip(self, data):
         return "needs interventional data"
+
+
+class Sleeps(Method):
+    """Sleeps ``seconds``, then returns the empty graph: a fit still running when a test
+    cancels its cluster job."""
+    name = "fault_sleeps"
+    defaults = {"seconds": 20.0}
+
+    def fit(self, data, *, seed):
+        import time
+
+        time.sleep(self.params["seconds"])
+        return GraphPosterior(np.zeros((1, data.d, data.d), dtype=np.int8), np.ones(1))
