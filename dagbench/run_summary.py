@@ -91,5 +91,6 @@ def print_run_summary(results: str | Path, jobs: Iterable[tuple[str, int, str]],
     else:
         lines.append("dagbench: the run stopped: the lines 'dagbench: ...' above and Snakemake's error "
                      "blocks name the failed jobs and their logs; what finished is kept, and the same "
-                     "command resumes the run.")
+                     "command resumes the run (after an interruption, add --rerun-incomplete if "
+                     "Snakemake then names incomplete files: jobs it stopped half-way are remade).")
     print("\n".join(lines), file=file)
