@@ -46,12 +46,14 @@ def simulate(spec: dict[str, Any], *, seed: int, out: str | Path) -> dict | None
     "reason", "error", "setting", "seed", "simulator"}`` and the .npz holds only the
     array ``data_error`` (the reason) in place of a dataset; ``Dataset.load`` raises a
     DataError with that reason and ``fit`` records every fit on it as ``data_error``.
-    Returns that failure record, or None when the dataset was made."""
+    Returns that failure record, or None when the dataset was made. Raises PluginError
+    for an unknown simulator (the workflow's config check stops that before any job)."""
     from simulators.base import DataError, get
 
     what = f"dataset {spec['id']} seed {seed} could not be made by simulator '{spec['simulator']}'"
+    simulator = get(spec["simulator"])  # an unknown name is the caller's mistake, not the data's: raises
     try:
-        sim = get(spec["simulator"])(**spec["params"])
+        sim = simulator(**spec["params"])
         ds = sim.simulate(seed=seed)
         problems = ds.problems()
         if problems:
@@ -91,12 +93,15 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     that ``simulate`` recorded as a failure, the record's status is ``data_error`` (the
     dataset's reason) and the method is not run.
 
-    Raises InfrastructureError, writing no record, when the dataset cannot be read
+    Raises PluginError, writing nothing, for an unknown method (the workflow's config
+    check stops that before any job). Raises InfrastructureError, writing no record, when the dataset cannot be read
     (CorruptFileError when it is damaged, naming it and how to remake it), when an
     output cannot be written (a full disk), or when the method meets an OSError of
     ``MACHINE_ERRNOS``; so the job fails and the next run redoes it."""
+    from methods.base import get
     from simulators.base import DataError, Dataset
 
+    get(spec["method"])  # an unknown name is the caller's mistake, not the method's: raises
     out = Path(out)
     try:
         dataset = Dataset.load(data)  # verified; the child gets it through fork

@@ -177,3 +177,24 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("step", ["simulate", "fit"])
+def test_an_unknown_plugin_name_by_hand_is_an_error_not_a_record(tmp_path, data_path, step):
+    """A misspelt simulator or method on the command line is the caller's mistake: exit 1
+    with one line naming it and the known names, and no output that a later step would
+    take for a recorded data problem or a failed method."""
+    if step == "simulate":
+        args = ["--spec", json.dumps({"id": "x", "simulator": "linaer", "params": {}}),
+                "--seed", "0", "--out", str(tmp_path / "x.npz")]
+    else:
+        spec = {"id": "x", "method": "pcc", "params": {}, "bootstrap": 0, "timeout_s": 10,
+                "mem_mb": 0, "threads": 1}
+        args = ["--spec", json.dumps(spec), "--data", str(data_path), "--seed", "0",
+                "--out", str(tmp_path / "x.json")]
+    proc = subprocess.run([sys.executable, "-m", "dagbench", step, *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    kind, name = ("simulator", "linaer") if step == "simulate" else ("method", "pcc")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"PluginError: unknown {kind} '{name}' (known: ")
+    assert not list(tmp_path.glob("x.*"))
