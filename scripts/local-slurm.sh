@@ -78,7 +78,7 @@ start() {
     pgrep -x slurmctld >/dev/null || slurmctld
     pgrep -x slurmd >/dev/null || slurmd
     for _ in $(seq 60); do
-        if up; then echo "slurm: up ($(sinfo -h -o '%n %c CPUs %m MB'))"; return 0; fi
+        if up; then echo "slurm: up ($(sinfo -h -o '%n %c CPUs %m MB')); run with --cores $(nproc)"; return 0; fi
         scontrol update nodename="$(hostname -s)" state=resume >/dev/null 2>&1 || true
         sleep 1
     done
