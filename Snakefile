@@ -37,6 +37,7 @@ rule all:
 # main process of a run with jobs to do: not under -n, --report, --lint or --unlock.
 onstart:
     lock_results_folder(R)
+    warn_about_cluster_limits()
 
 
 # Fits never fail a job, so their problems are said here, at the end of the output.

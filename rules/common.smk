@@ -75,6 +75,19 @@ def lock_results_folder(results):
         sys.exit(1)  # the message says it all (as for a config error)
 
 
+def warn_about_cluster_limits():
+    """On SLURM: warn when a job of this run could ask for more CPUs than any node has."""
+    from dagbench.cluster import cores_problem, largest_node_cpus
+
+    plugin = workflow.executor_plugin
+    if plugin is None or getattr(plugin, "name", "") != "slurm":
+        return
+    max_threads = max((m.threads for m in PLAN.methods.values()), default=1)
+    problem = cores_problem(workflow._cores, max_threads, largest_node_cpus())
+    if problem:
+        print(f"dagbench: warning: {problem}", file=sys.stderr)
+
+
 def unlock_results_folder():
     while _RUN_LOCK:
         _RUN_LOCK.pop().release()

@@ -199,3 +199,30 @@ def test_a_cancelled_job_is_reported_and_a_rerun_completes(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     record = yaml.safe_load((tmp_path / "results" / "fits" / "lin-d5" / "seed0" / "fault_sleeps.json").read_text())
     assert record["status"] == "ok"
+
+
+def test_cores_beyond_the_largest_node_are_named():
+    from dagbench.cluster import cores_problem
+
+    assert cores_problem(8, 1, 2) == ("--cores 8 is more than the 2 CPUs of the largest node: a group job "
+                                      "may ask for 8 CPUs and stay PENDING for ever; run with --cores 2")
+    assert "threads: 4, more than the 2 CPUs" in cores_problem(2, 4, 2)
+    assert cores_problem(2, 2, 2) == "" and cores_problem(64, 1, None) == ""  # fits; no sinfo
+
+
+@needs_cluster
+def test_a_run_with_more_cores_than_a_node_warns(tmp_path):
+    """The newcomer's hang: the profile with --cores above the node's CPUs. A run whose
+    jobs happen to fit still says, before it submits, what would pend for ever."""
+    from dagbench.cluster import largest_node_cpus
+
+    cpus = largest_node_cpus()
+    config = {"seeds": 1, "settings": [SETTING], "cluster": {"partition": PARTITION},
+              "methods": [{"method": "empty"}]}
+    proc = subprocess.run(snakemake_cmd(tmp_path, config, "results/scores/lin-d5/seed0/empty.json",
+                                        "--workflow-profile", str(PROFILE), *FAST_POLLS)
+                          + ["--cores", str(cpus + 1)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert (f"dagbench: warning: --cores {cpus + 1} is more than the {cpus} CPUs of the largest node"
+            in proc.stderr)
