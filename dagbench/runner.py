@@ -115,12 +115,13 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     child = ctx.Process(target=_fit_child,
                         args=(spec, dataset, str(data), seed, str(out), send, os.getpid()))
     start = time.perf_counter()
-    child.start()
-    send.close()  # the child holds the only sending end: its exit is an end of file here
     try:
+        child.start()
+        send.close()  # the child holds the only sending end: its exit is an end of file here
         result, timed_out = _child_result(child, receive, spec.get("timeout_s"))
-    except BaseException:  # interrupted (Ctrl-C): the fit goes too, else exit would wait for it
-        _kill_tree(child.pid)
+    except BaseException:  # interrupted (Ctrl-C), even right after the fork: the fit goes
+        if child.pid is not None:  # too, else exit would wait for it
+            _kill_tree(child.pid)
         raise
     receive.close()
     if result is not None:
@@ -187,10 +188,12 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _kill_tree(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)  # the child leads its own process group
-    except ProcessLookupError:
-        pass
+    """Kill the fit child ``pid`` and everything it started."""
+    for kill in (os.killpg, os.kill):  # its own process group; the child itself too, in case
+        try:                           # it has not yet made that group (killed right after the fork)
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _fit_child(spec: dict, dataset, data_path: str, seed: int, out: str, send, parent: int) -> None:

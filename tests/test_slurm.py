@@ -160,7 +160,7 @@ def test_a_cancelled_job_is_reported_and_a_rerun_completes(tmp_path):
     the time limit, mem_mb plus the margin as memory."""
     config = {"seeds": 1, "settings": [SETTING],
               "cluster": {"partition": PARTITION, "margin_min": 2, "margin_mb": 256},
-              "methods": [{"method": "fault_sleeps", "params": {"seconds": 15}, "timeout_s": 300,
+              "methods": [{"method": "fault_sleeps", "params": {"seconds": 10}, "timeout_s": 300,
                            "mem_mb": 700}]}
     target = "results/scores/lin-d5/seed0/fault_sleeps.json"
     # the fit in a job of its own (no group), and no retry of the cancelled job
