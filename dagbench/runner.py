@@ -147,7 +147,15 @@ def _child_result(child, receive, timeout: float | None) -> tuple[dict | None, b
     waiting until it has sent its result, has ended or has run for ``timeout`` seconds.
     (A dying child closes its end of the pipe a moment before it can be reaped, so an
     end of file here means it died, though it may not look dead yet.)"""
-    ready = mp.connection.wait([receive, child.sentinel], timeout)
+    # Wait in short slices: a signal (Ctrl-C) that the kernel hands to another thread of
+    # this process (an imported library's) does not interrupt a long wait of the main
+    # thread, so its handler would run only when the wait ends.
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+        ready = mp.connection.wait([receive, child.sentinel], left)
+        if ready or (deadline is not None and time.monotonic() >= deadline):
+            break
     try:
         if receive.poll():  # sent (read whole, however long), or the end of file of a dead child
             return json.loads(receive.recv_bytes()), not ready
