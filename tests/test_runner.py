@@ -198,3 +198,37 @@ def test_an_unknown_plugin_name_by_hand_is_an_error_not_a_record(tmp_path, data_
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith(f"PluginError: unknown {kind} '{name}' (known: ")
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_a_ctrl_c_taken_by_another_thread_still_stops_the_fit_job(data_path, tmp_path):
+    """The kernel may hand SIGINT to any thread of the job (an imported library's); the
+    job's main thread, waiting for the fit, must still notice it at once (it used to
+    notice only when its wait for the fit's timeout ended)."""
+    code = (
+        "import signal, sys, threading, time\n"
+        "threading.Thread(target=lambda: time.sleep(1e6), daemon=True).start()\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])  # the kernel picks the other thread\n"
+        "from dagbench import runner\n"
+        "spec = {'id': 'fault_hangs', 'method': 'fault_hangs', 'params': {}, 'timeout_s': 300}\n"
+        "runner.fit(spec, data=sys.argv[1], seed=0, out=sys.argv[2])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data_path), str(tmp_path / "hang.json")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if not children.exists():
+        pytest.skip("needs Linux /proc to see the fit's child")
+    deadline = time.time() + 120
+    while time.time() < deadline and not children.read_text().split():
+        time.sleep(0.2)
+    child = int(children.read_text().split()[0])
+    time.sleep(1)
+    proc.send_signal(2)  # SIGINT
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        os.kill(child, 9)
+        raise AssertionError("the job noticed no Ctrl-C taken by another thread") from None
+    deadline = time.time() + 10
+    while time.time() < deadline and _running(child):
+        time.sleep(0.2)
+    assert not _running(child)
