@@ -144,13 +144,23 @@ def test_interventional_rows_go_only_to_methods_that_model_them(tmp_path):
     assert record["rows_used"] == "all" and record["n_fit_rows"] == 120
 
 
+def _sigint_live():
+    """In the job process to be interrupted: Ctrl-C as in a terminal, even when these tests
+    run where SIGINT is ignored (a background or nohup'ed pytest passes SIG_IGN down, and
+    Python then keeps ignoring it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_fit_job_takes_its_fit_process_down(data_path, tmp_path):
     """Ctrl-C reaches the job, not the fit's child (its own process group); the job used
     to wait at exit for that child, forever for a hanging method."""
     spec = {"id": "fault_hangs", "method": "fault_hangs", "params": {}, "timeout_s": 300}
     proc = subprocess.Popen([sys.executable, "-m", "dagbench", "fit", "--spec", json.dumps(spec), "--data",
                              str(data_path), "--seed", "0", "--out", str(tmp_path / "hang.json")],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_sigint_live)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     if not children.exists():
         pytest.skip("needs Linux /proc to see the fit's child")
@@ -212,7 +222,8 @@ def test_a_ctrl_c_taken_by_another_thread_still_stops_the_fit_job(data_path, tmp
         "spec = {'id': 'fault_hangs', 'method': 'fault_hangs', 'params': {}, 'timeout_s': 300}\n"
         "runner.fit(spec, data=sys.argv[1], seed=0, out=sys.argv[2])\n")
     proc = subprocess.Popen([sys.executable, "-c", code, str(data_path), str(tmp_path / "hang.json")],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_sigint_live)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     if not children.exists():
         pytest.skip("needs Linux /proc to see the fit's child")
