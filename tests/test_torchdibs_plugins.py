@@ -74,7 +74,7 @@ def test_mlp_plugin_log_density_per_particle_and_row(fits):
     assert np.all(part[:, :5] != full[:, :5])
 
 
-@pytest.mark.parametrize("bad", [dict(steps=0), dict(n_particles=0), dict(lr=0.0), dict(grad_clip=-1.0),
+@pytest.mark.parametrize("bad", [dict(steps=-1), dict(n_particles=-5), dict(lr=0.0), dict(grad_clip=-1.0),
                                  dict(posterior="mcmc"), dict(estimator="nope"), dict(optimizer="sgd"),
                                  dict(dtype="float16"), dict(graph_prior="flat"), dict(steps=1.5)])
 def test_bad_parameters_are_refused(bad):
@@ -87,10 +87,31 @@ def test_defaults_follow_the_paper():
     reg = registry()
     bge, lin, mlp = reg["dibs_bge"].defaults, reg["dibs_linear"].defaults, reg["dibs_mlp"].defaults
     assert (bge["steps"], bge["n_particles"], bge["lr"], bge["n_grad_samples"], bge["n_acyclic_samples"]) == \
-        (3000, 30, 0.005, 128, 32)
+        (0, 0, 0.005, 128, 32)                          # 0: by d, the paper's 30 × 3000 from d = 20
+    assert reg["dibs_bge"].budget(20) == reg["dibs_bge"].budget(50) == (30, 3000)
+    assert (lin["steps"], lin["n_particles"]) == (mlp["steps"], mlp["n_particles"]) == (3000, 30)
     assert (bge["alpha_slope"], bge["h_latent"], bge["estimator"]) == (2.0, 2.0, "score")
     assert (lin["alpha_slope"], lin["h_latent"], lin["h_theta"], lin["estimator"]) == (0.2, 5.0, 500.0, "gumbel")
     assert (mlp["alpha_slope"], mlp["h_theta"], mlp["hidden"]) == (0.02, 1000.0, 5)
+
+
+def test_bge_budget_by_d_spends_small_d_on_particles():
+    budget = registry()["dibs_bge"].budget
+    assert budget(2) == budget(4) == (800, 400)         # the equal-wall-time study's settings
+    assert budget(5) == (1200, 400)
+    sizes = [budget(d) for d in range(5, 21)]
+    assert all(a[0] >= b[0] and a[1] <= b[1] for a, b in zip(sizes, sizes[1:]))  # monotone in d
+    assert sizes[5] == (190, 1095)                      # d = 10: log-linear between the anchors
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_zero_steps_and_particles_take_the_budget_by_d(name):
+    ds = _dataset()
+    cls = registry()[name]
+    want_particles, _ = cls.budget(ds.d)
+    post = cls(**{**FAST, "n_particles": 0, "steps": 3}).fit(ds, seed=0)
+    assert post.info["n_particles"] == want_particles and post.info["steps"] == 3
+    assert 0 < len(post.graphs) <= want_particles
 
 
 def test_interventional_mask_reaches_the_likelihood_and_dibs_plus_runs():
