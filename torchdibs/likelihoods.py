@@ -33,6 +33,24 @@ def _keep_mask(x: torch.Tensor, interv_mask) -> torch.Tensor:
     return (~m).to(x.dtype)
 
 
+_WORD = 56  # bits per int64 word when parent sets are packed (exact in int64 arithmetic)
+
+
+def _pack_bits(b: torch.Tensor) -> torch.Tensor:
+    """0/1 rows [M, d] -> [M, ceil(d / 56)] int64, 56 bits per word (word by word, so the
+    temporary is [M, 56], not [M, d] int64)."""
+    pow2 = 2 ** torch.arange(_WORD, device=b.device, dtype=torch.int64)  # [56]
+    cols = [(b[:, lo:lo + _WORD].to(torch.int64) * pow2[:min(_WORD, b.shape[1] - lo)]).sum(-1)
+            for lo in range(0, b.shape[1], _WORD)]
+    return torch.stack(cols, 1)
+
+
+def _unpack_bits(words: torch.Tensor, d: int) -> torch.Tensor:
+    """Inverse of ``_pack_bits``: [M, W] int64 -> [M, d] bool."""
+    pow2 = 2 ** torch.arange(_WORD, device=words.device, dtype=torch.int64)  # [56]
+    return torch.cat([(words[:, w, None] // pow2) % 2 != 0 for w in range(words.shape[1])], 1)[:, :d]
+
+
 class BGe:
     """BGe marginal likelihood log p(D | G) (Geiger & Heckerman 2002; Kuipers et al. 2014).
 
@@ -169,16 +187,22 @@ class BGe:
         Returns:
             [...] float64, equal to ``log_marginal(g)``; not differentiable.
         """
-        if self._pow2 is None:
-            return self.log_marginal(g)
         d = self.d
         lead = g.shape[:-2]
         gb = (g.reshape(-1, d, d) != 0) & (offdiag(d, device=g.device, dtype=torch.int64) != 0)
-        codes = (gb.to(torch.int64) * self._pow2[:, None]).sum(-2)  # [B, d]  parent set of j as bits
-        keys = codes * d + torch.arange(d, device=g.device)  # [B, d]
-        uniq, inverse = torch.unique(keys.reshape(-1), return_inverse=True)  # [U], [B*d]
-        nodes = uniq % d  # [U]
-        masks = ((uniq // d)[:, None] // self._pow2 % 2).to(torch.float64)  # [U, d]
+        if self._pow2 is not None:
+            codes = (gb.to(torch.int64) * self._pow2[:, None]).sum(-2)  # [B, d]  parent set of j as bits
+            keys = codes * d + torch.arange(d, device=g.device)  # [B, d]
+            uniq, inverse = torch.unique(keys.reshape(-1), return_inverse=True)  # [U], [B*d]
+            nodes = uniq % d  # [U]
+            masks = ((uniq // d)[:, None] // self._pow2 % 2).to(torch.float64)  # [U, d]
+        else:  # d > 56: the parent set as several 56-bit words, and the node, one row per family
+            words = _pack_bits(gb.transpose(-1, -2).reshape(-1, d))  # [B*d, W]
+            nodes_all = torch.arange(d, device=g.device).repeat(gb.shape[0])  # [B*d]
+            rows = torch.cat([nodes_all[:, None], words], 1)  # [B*d, 1 + W]
+            uniq, inverse = torch.unique(rows, dim=0, return_inverse=True)  # [U, 1 + W], [B*d]
+            nodes = uniq[:, 0]  # [U]
+            masks = _unpack_bits(uniq[:, 1:], d).to(torch.float64)  # [U, d]
         scores = self.family_scores_hard(nodes, masks)  # [U]
         return scores[inverse].reshape(*lead, d).sum(-1)
 
