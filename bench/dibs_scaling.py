@@ -11,6 +11,7 @@ torch.cuda.max_memory_allocated (CUDA).
     python bench/dibs_scaling.py --quick                      # d = 20, 50; ~1 min
     python bench/dibs_scaling.py --d 20,50,100,200 --steps 5
     python bench/dibs_scaling.py --device cuda                # when a GPU is there
+    python bench/dibs_scaling.py --models bge --d 20,50 --particles 30,100,300 --steps 2
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="bge,linear,mlp")
     ap.add_argument("--d", default="20,50,100")
-    ap.add_argument("--particles", type=int, default=20)
+    ap.add_argument("--particles", default="20", help="comma-separated particle counts")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
@@ -86,8 +87,9 @@ def main(argv=None):
         return
     if a.quick:
         a.d, a.steps = "20,50", 3
-    configs = [(m, int(d), a.particles) for m in a.models.split(",") for d in a.d.split(",")]
-    if "100" in a.d.split(",") and a.particles != 30:
+    counts = [int(p) for p in str(a.particles).split(",")]
+    configs = [(m, int(d), p) for m in a.models.split(",") for d in a.d.split(",") for p in counts]
+    if "100" in a.d.split(",") and 30 not in counts:
         configs += [(m, 100, 30) for m in a.models.split(",")]
     rows = []
     for m, d, p in configs:
