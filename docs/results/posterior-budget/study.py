@@ -8,7 +8,7 @@ method on it (the harness's method plugins and ``dagbench.bootstrap``, one threa
 and scores the fit with the harness's ``evaluation.scoring.score_fit``, which compares it
 with the exact BGe posterior (``dagposterior``) of the training rows. One JSON line per
 fit goes to ``<out>/rows-<worker>.jsonl``; a rerun skips the fits already there.
-A method entry may name ``only_d`` (a list of d). ``tables`` writes ``tables.md`` and
+A method entry may name ``only_d`` and ``only_seeds`` (lists). ``tables`` writes ``tables.md`` and
 ``scores.csv`` beside this file.
 
 Not the Snakemake workflow, for time: the workflow's scoring step also computes the
@@ -69,7 +69,8 @@ def worker(cfg: dict, k: int, n_workers: int) -> None:
             continue
         data = get_simulator(cfg["simulator"])(**cfg["params"], d=d, n=n).simulate(seed=seed)
         for m in cfg["methods"]:
-            if (d, n, seed, m["id"]) in done or d not in m.get("only_d", [d]):
+            if (d, n, seed, m["id"]) in done or d not in m.get("only_d", [d]) \
+                    or seed not in m.get("only_seeds", [seed]):
                 continue
             method = get_method(m["method"])(**m.get("params", {}))
             method.threads = 1
