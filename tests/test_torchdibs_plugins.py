@@ -90,7 +90,8 @@ def test_defaults_follow_the_paper():
         (0, 0, 0.005, 128, 32)                          # 0: by d, the paper's 30 × 3000 from d = 20
     assert reg["dibs_bge"].budget(20) == reg["dibs_bge"].budget(50) == (30, 3000)
     assert (lin["steps"], lin["n_particles"]) == (mlp["steps"], mlp["n_particles"]) == (3000, 30)
-    assert (bge["alpha_slope"], bge["h_latent"], bge["estimator"]) == (2.0, 2.0, "score")
+    assert (bge["alpha_slope"], bge["h_latent"], bge["estimator"], bge["posterior"]) == (2.0, 2.0, "score", "dibs+")
+    assert lin["posterior"] == mlp["posterior"] == "dibs"
     assert (lin["alpha_slope"], lin["h_latent"], lin["h_theta"], lin["estimator"]) == (0.2, 5.0, 500.0, "gumbel")
     assert (mlp["alpha_slope"], mlp["h_theta"], mlp["hidden"]) == (0.02, 1000.0, 5)
 
