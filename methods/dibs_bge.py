@@ -179,8 +179,9 @@ class DibsBge(DibsMethod):
         """(n_particles, steps) for d variables where those parameters are 0.
 
         ``BGE_BUDGET_ANCHORS``: 800 × 400 for d <= 4, 2400 × 200 at d = 5, the paper's
-        30 × 3000 for d >= 20, log-linear in log d between them (d = 10: 268 × 775). Each
-        costs about a minute of one CPU core per fit. At d = 4 and 5 DiBS+ with these
+        30 × 3000 for d >= 20, log-linear in log d between them (d = 10: 268 × 775). A fit
+        takes about a minute of one CPU core at d = 4, 5 and 10 and 2.5 minutes at d = 20
+        (bench/dibs_budget.py). At d = 4 and 5 DiBS+ with these
         settings is much closer to the exact posterior than 30 particles × 3000 steps, in
         less wall time than the JAX reference needs for those (docs/results/posterior-budget/):
         covering the posterior's mass takes many distinct graphs, and more steps mostly
