@@ -10,6 +10,7 @@ score-function estimator, 128 / 32 Monte Carlo samples), 30 particles and the pa
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -30,11 +31,13 @@ def reference_installed() -> bool:
 def library_edges_per_node(d: int, edges_per_node: float) -> float:
     """The ``n_edges_per_node`` that gives dibs-lib's Erdős–Rényi prior (edge probability
     2E / (d(d − 1)) for E = n_edges_per_node · d) our prior's edge probability
-    min(edges_per_node · d / (d(d − 1)/2), 0.5) (``torchdibs.priors``)."""
+    min(edges_per_node · d / (d(d − 1)/2), 0.5) (``torchdibs.priors.ErdosRenyiPrior``)."""
+    from torchdibs.priors import ErdosRenyiPrior
+
     n_pairs = d * (d - 1) / 2
     if n_pairs == 0:
         return float(edges_per_node)
-    return min(edges_per_node * d / n_pairs, 0.5) * n_pairs / d
+    return ErdosRenyiPrior(n_vars=d, edges_per_node=edges_per_node).p * n_pairs / d
 
 
 class DibsReference(Method):
@@ -120,7 +123,7 @@ class DibsReference(Method):
         dist = dibs.get_empirical(g) if p["posterior"] == "dibs" else dibs.get_mixture(g)
         per_chunk = np.diff(stamps)  # [steps / chunk] s; the first one includes JAX's compilation
         compile_s = max(0.0, per_chunk[0] - float(np.median(per_chunk[1:]))) if len(per_chunk) > 1 else float("nan")
-        seconds = stamps[-1] - stamps[0] - (compile_s if compile_s == compile_s else 0.0)
+        seconds = stamps[-1] - stamps[0] - (0.0 if math.isnan(compile_s) else compile_s)
         graphs = np.asarray(dist.g).astype(np.int8)
         weights = np.exp(np.asarray(dist.logp, dtype=np.float64))
         uniq, inverse = np.unique(graphs.reshape(len(graphs), -1), axis=0, return_inverse=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import sys
 import tempfile
 import time
@@ -38,19 +37,11 @@ def _datasets(cfg):
     return [(d, n, s) for s in range(cfg["seeds"]) for d in cfg["d"] for n in cfg["n"]]
 
 
-def _one_thread():
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-
 def worker(cfg: dict, k: int, n_workers: int) -> None:
-    _one_thread()
-    import numpy as np
-    import torch
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _common import set_threads  # torch, BLAS and XLA to one thread, before jax is imported
 
-    torch.set_num_threads(1)
+    set_threads(1)
     from dagbench.bootstrap import bootstrap_fit
     from evaluation.scoring import score_fit
     from methods.base import GraphPosterior
