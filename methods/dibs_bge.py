@@ -46,7 +46,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
 
 COMMON_CHOICES: dict[str, tuple] = {
     "posterior": ("dibs", "dibs+"),
-    "estimator": ("score", "score_loo", "score_ema", "gumbel", "gumbel_st", "imle", "aimle"),
+    "estimator": ("score", "score_node", "score_loo", "score_ema", "gumbel", "gumbel_st", "imle", "aimle"),
     "imle_difference": ("auto", "forward", "central"),
     "optimizer": ("rmsprop", "adam"),
     "graph_prior": ("er", "sf", "uniform"),
@@ -140,7 +140,11 @@ class DibsMethod(Method):
 
     @classmethod
     def check_params(cls, params):
-        return check_dibs_params(params)
+        out = check_dibs_params(params)
+        if params.get("estimator") == "score_node" and cls.model != "bge":
+            out.append("estimator 'score_node' needs a likelihood that decomposes over nodes given the graph "
+                       "alone (dibs_bge); use 'score' or 'gumbel' here")
+        return out
 
     @classmethod
     def budget(cls, d: int) -> tuple[int, int]:

@@ -45,6 +45,9 @@ def log_f_bge(g, *, hard):
     return BGE.log_marginal(g)
 
 
+log_f_bge.node_scores = BGE.node_scores_hard  # as DiBS's marginal likelihood offers it (for 'score_node')
+
+
 def log_f_flat(g, *, hard):
     """log f linear in G with small coefficients: f is nearly flat, and for the
     derivative-based estimators ∂ log f/∂G equals the discrete difference."""
@@ -261,6 +264,9 @@ def test_every_estimator_is_registered_shaped_and_selectable_in_the_plugins():
                 {"imle_difference": "backward"}, {"estimator": "score_loo", "n_grad_samples": 1}):
         assert cls.param_problems(bad), bad
     assert cls.param_problems({"estimator": "aimle", "imle_lambda": 0.5, "aimle_step": 0.0}) == []
+    assert cls.param_problems({"estimator": "score_node"}) == []
+    problems = registry()["dibs_linear"].param_problems({"estimator": "score_node"})
+    assert any("score_node" in p and "dibs_bge" in p for p in problems), problems
 
 
 def test_stateful_estimators_report_their_state_in_the_fit_info():

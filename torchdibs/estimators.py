@@ -6,6 +6,9 @@ every estimator here is self-normalised:
 
 * ``score`` (REINFORCE): Σ_m w_m ∇_Z log p(G_m | Z), G_m ~ p(G | Z) hard samples;
   needs only values of f, so it works for any likelihood (the DiBS default for BGe).
+* ``score_node``: ``score`` with the weights taken per node, w^(j) from node j's local
+  score, for likelihoods that decompose over nodes (BGe): exact because p(G | Z) makes
+  the columns of G independent; far lower variance at large d.
 * ``gumbel`` (reparameterisation): Σ_m w_m ∇_Z log f(G_soft(Z, L_m)), L_m ~ Logistic(0, 1);
   needs f differentiable in soft graphs (the DiBS default for joint models). Its
   target is the relaxed expectation, which approaches the discrete one as τ grows.
@@ -88,6 +91,40 @@ class ScoreFunction(GradientEstimator):
             g_bar = torch.einsum("ps,psij->pij", w, g)  # [P, d, d]
             grad_s = alpha * (g_bar - p)  # [P, d, d]  (diagonal: 0 - 0)
             return grad_z_from_scores(z, grad_s)
+
+
+class NodeScoreFunction(GradientEstimator):
+    """Score-function estimator self-normalised per node, for likelihoods that decompose
+    over nodes (BGe): the same hard samples as ``score``, lower variance.
+
+    p(G | Z) = Π_ij Bern(σ(α s_ij)) makes the columns G[:, j] independent, and
+    log f(G) = Σ_j f_j(G[:, j]) (a node's local score depends on its parents only), so
+    log E[f(G)] = Σ_j log E[exp f_j(G[:, j])] exactly and
+
+        ∂/∂s_ij log E[f(G)] = α Σ_m w^(j)_m (G_m,ij − σ(α s_ij)),  w^(j) = softmax_m f_j(G_m[:, j]).
+
+    ``score`` weights every edge by one softmax over whole graphs, which at d ≈ 50 puts
+    all weight on one sample (log f spans thousands of nats) and leaves each edge a weak,
+    noisy signal; here node j's parent set competes only with other draws of node j's
+    parents. ``log_f`` must offer ``node_scores(g [P, S, d, d]) -> [P, S, d]`` (as the
+    marginal DiBS's BGe likelihood does); otherwise ``grad_z`` raises ValueError.
+    """
+
+    name = "score_node"
+
+    def grad_z(self, z, log_f, *, alpha, n_samples, generator):
+        node_scores = getattr(log_f, "node_scores", None)
+        if node_scores is None:
+            raise ValueError("estimator 'score_node' needs a likelihood that decomposes over nodes "
+                             "(BGe, marginal DiBS); use 'score' or 'gumbel' for joint models")
+        if alpha == 0:
+            return torch.zeros_like(z)
+        with torch.no_grad():
+            p = edge_probs(z, alpha)  # [P, d, d]
+            g = sample_graphs(p, n_samples, generator)  # [P, S, d, d]
+            w = torch.softmax(node_scores(g).to(torch.float64), dim=1).to(z.dtype)  # [P, S, d(node j)]
+            g_bar = torch.einsum("psj,psij->pij", w, g)  # [P, d, d]  column j weighted by w^(j)
+            return grad_z_from_scores(z, alpha * (g_bar - p))
 
 
 class GumbelReparam(GradientEstimator):
@@ -408,7 +445,7 @@ class AdaptivePerturbAndMAP(PerturbAndMAP):
 
 
 ESTIMATORS: dict[str, type[GradientEstimator]] = {
-    "score": ScoreFunction, "score_loo": ScoreLeaveOneOut, "score_ema": ScoreEMA,
+    "score": ScoreFunction, "score_node": NodeScoreFunction, "score_loo": ScoreLeaveOneOut, "score_ema": ScoreEMA,
     "gumbel": GumbelReparam, "gumbel_st": GumbelStraightThrough,
     "imle": PerturbAndMAP, "aimle": AdaptivePerturbAndMAP,
 }

@@ -187,6 +187,17 @@ class BGe:
         Returns:
             [...] float64, equal to ``log_marginal(g)``; not differentiable.
         """
+        return self.node_scores_hard(g).sum(-1)
+
+    @torch.no_grad()
+    def node_scores_hard(self, g: torch.Tensor) -> torch.Tensor:
+        """Per-node local scores of 0/1 graphs, each distinct (node, parent set) scored once.
+
+        Args:
+            g: [..., d, d] 0/1 graphs.
+        Returns:
+            [..., d] float64, equal to ``node_scores(g)``; not differentiable.
+        """
         d = self.d
         lead = g.shape[:-2]
         gb = (g.reshape(-1, d, d) != 0) & (offdiag(d, device=g.device, dtype=torch.int64) != 0)
@@ -204,7 +215,7 @@ class BGe:
             nodes = uniq[:, 0]  # [U]
             masks = _unpack_bits(uniq[:, 1:], d).to(torch.float64)  # [U, d]
         scores = self.family_scores_hard(nodes, masks)  # [U]
-        return scores[inverse].reshape(*lead, d).sum(-1)
+        return scores[inverse].reshape(*lead, d)
 
 
 class LinearGaussian:

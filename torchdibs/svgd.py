@@ -250,6 +250,7 @@ class DiBS:
         if not self.joint:
             def f(g, *, hard):
                 return self.model.log_marginal_hard(g) if hard else self.model.log_marginal(g)
+            f.node_scores = self.model.node_scores_hard  # 0/1 g [P, S, d, d] -> [P, S, d]
             return f
         return _JointLogF(self.model, theta.detach())
 
