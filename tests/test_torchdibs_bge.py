@@ -180,3 +180,17 @@ def test_deduplicated_bge_above_56_nodes_equals_the_masked_path(d):
     assert hard[0] == hard[-1]
     bits = torch.as_tensor(rng.random((7, d)) < 0.5)
     assert torch.equal(_unpack_bits(_pack_bits(bits), d), bits)
+
+
+def test_unique_rows_matches_torch_unique_dim():
+    from torchdibs.likelihoods import _unique_rows
+
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 3, (500, 4), generator=g) * torch.tensor([1, 2 ** 40, 7, 2 ** 55])  # repeats, large words
+    uniq, inverse = _unique_rows(rows)
+    ref = torch.unique(rows, dim=0)
+    assert len(uniq) == len(ref)
+    assert torch.equal(torch.unique(uniq, dim=0), ref)  # the same distinct rows, in some order
+    assert torch.equal(uniq[inverse], rows)  # each row maps to its own value
+    empty_u, empty_i = _unique_rows(rows[:0])
+    assert empty_u.shape == (0, 4) and empty_i.shape == (0,)

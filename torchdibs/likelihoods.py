@@ -51,6 +51,24 @@ def _unpack_bits(words: torch.Tensor, d: int) -> torch.Tensor:
     return torch.cat([(words[:, w, None] // pow2) % 2 != 0 for w in range(words.shape[1])], 1)[:, :d]
 
 
+def _unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distinct rows of an int64 matrix [M, C] -> (one row per distinct value [U, C], the
+    index of each row's value [M]), like ``torch.unique(rows, dim=0, return_inverse=True)``
+    up to the order of the distinct rows. Column by column: each column's dense ranks are
+    combined with the ranks so far and re-ranked, so every key stays below M² (exact in
+    int64) and every step is a 1-D ``torch.unique``, much faster than ``unique(dim=0)``."""
+    if rows.shape[0] == 0:
+        return rows, torch.zeros(0, dtype=torch.int64, device=rows.device)
+    key = torch.zeros(rows.shape[0], dtype=torch.int64, device=rows.device)  # [M]
+    for c in range(rows.shape[1]):
+        _, rank = torch.unique(rows[:, c], return_inverse=True)  # [M]
+        _, key = torch.unique(key * (int(rank.max()) + 1) + rank, return_inverse=True)  # [M] dense ranks
+    n_uniq = int(key.max()) + 1
+    first = torch.empty(n_uniq, dtype=torch.int64, device=rows.device)
+    first.scatter_(0, key, torch.arange(len(key), device=rows.device))  # a row holding each value
+    return rows[first], key
+
+
 class BGe:
     """BGe marginal likelihood log p(D | G) (Geiger & Heckerman 2002; Kuipers et al. 2014).
 
@@ -141,27 +159,30 @@ class BGe:
     @torch.no_grad()
     def family_scores_hard(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Like ``family_scores`` for 0/1 masks [U, d], without gradients: families are
-        grouped by parent count l and scored with compact [l, l] Choleskys (Σ l³ work
-        instead of U·d³)."""
+        grouped by parent count l and scored with compact Choleskys of R restricted to the
+        parents followed by the child, [l + 1, l + 1] (Σ l³ work instead of U·d³): the
+        first l pivots give log|R_pa|, the last one squared is the Schur complement
+        R_jj − R_j,pa R_pa⁻¹ R_pa,j."""
         out = torch.empty(len(nodes), dtype=torch.float64, device=masks.device)
         n_par = masks.sum(-1).round().long()  # [U]
         for l in torch.unique(n_par).tolist():
             sel = torch.nonzero(n_par == l).squeeze(1)  # [U_l]
             j = nodes[sel]  # [U_l]
-            diag = self.R[j, j, j]  # [U_l]
             if l == 0:
+                diag = self.R[j, j, j]  # [U_l]
                 out[sel] = self._assemble(j, n_par[sel].double(), torch.zeros_like(diag), diag)
                 continue
             idx = torch.nonzero(masks[sel] > 0.5)[:, 1].reshape(len(sel), l)  # [U_l, l] parent ids
+            fam = torch.cat([idx, j[:, None]], 1)  # [U_l, l + 1] parents, then the child
             for lo in range(0, len(sel), self.max_chunk):
-                c_sel, c_j, c_idx = sel[lo:lo + self.max_chunk], j[lo:lo + self.max_chunk], idx[lo:lo + self.max_chunk]
-                sub = self.R[c_j[:, None, None], c_idx[:, :, None], c_idx[:, None, :]]  # [u, l, l]
-                chol, _ = torch.linalg.cholesky_ex(sub)  # [u, l, l]
-                logdet_pa = 2.0 * torch.log(chol.diagonal(dim1=-2, dim2=-1)).sum(-1)  # [u]
-                r = self.R[c_j[:, None], c_idx, c_j[:, None]]  # [u, l]
-                y = torch.linalg.solve_triangular(chol, r[..., None], upper=False)  # [u, l, 1]
-                schur = self.R[c_j, c_j, c_j] - (y * y).sum((-2, -1))  # [u]
-                out[c_sel] = self._assemble(c_j, torch.full_like(schur, float(l)), logdet_pa, schur)
+                c_fam, c_j = fam[lo:lo + self.max_chunk], j[lo:lo + self.max_chunk]  # [u, l + 1], [u]
+                sub = self.R[c_j[:, None, None], c_fam[:, :, None], c_fam[:, None, :]]  # [u, l + 1, l + 1]
+                chol, _ = torch.linalg.cholesky_ex(sub)  # [u, l + 1, l + 1]
+                piv = chol.diagonal(dim1=-2, dim2=-1)  # [u, l + 1]
+                logdet_pa = 2.0 * torch.log(piv[:, :l]).sum(-1)  # [u]
+                schur = piv[:, l] * piv[:, l]  # [u]
+                out[sel[lo:lo + self.max_chunk]] = self._assemble(c_j, torch.full_like(schur, float(l)),
+                                                                  logdet_pa, schur)
         return out
 
     # -- graph scores --------------------------------------------------------------------
@@ -211,7 +232,7 @@ class BGe:
             words = _pack_bits(gb.transpose(-1, -2).reshape(-1, d))  # [B*d, W]
             nodes_all = torch.arange(d, device=g.device).repeat(gb.shape[0])  # [B*d]
             rows = torch.cat([nodes_all[:, None], words], 1)  # [B*d, 1 + W]
-            uniq, inverse = torch.unique(rows, dim=0, return_inverse=True)  # [U, 1 + W], [B*d]
+            uniq, inverse = _unique_rows(rows)  # [U, 1 + W], [B*d]
             nodes = uniq[:, 0]  # [U]
             masks = _unpack_bits(uniq[:, 1:], d).to(torch.float64)  # [U, d]
         scores = self.family_scores_hard(nodes, masks)  # [U]
