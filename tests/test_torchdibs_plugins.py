@@ -10,6 +10,7 @@ import pytest
 from dagbench.plugins import PluginError
 from methods.base import registry
 from simulators.base import Dataset
+from simulators.base import get as get_simulator
 
 FAST = dict(steps=30, n_particles=4, n_grad_samples=16, n_acyclic_samples=4)
 NAMES = ("dibs_bge", "dibs_linear", "dibs_mlp")
@@ -90,7 +91,7 @@ def test_defaults_follow_the_paper():
         (0, 0, 0.005, 128, 32)                          # 0: by d, the paper's 30 × 3000 from d = 20
     assert reg["dibs_bge"].budget(20) == reg["dibs_bge"].budget(50) == (30, 3000)
     assert (lin["steps"], lin["n_particles"]) == (mlp["steps"], mlp["n_particles"]) == (3000, 30)
-    assert (bge["alpha_slope"], bge["h_latent"], bge["estimator"], bge["posterior"]) == (2.0, 2.0, "score", "dibs+")
+    assert (bge["alpha_slope"], bge["h_latent"], bge["estimator"], bge["posterior"]) == (2.0, 2.0, "auto", "dibs+")
     assert lin["posterior"] == mlp["posterior"] == "dibs"
     assert (lin["alpha_slope"], lin["h_latent"], lin["h_theta"], lin["estimator"]) == (0.2, 5.0, 500.0, "gumbel")
     assert (mlp["alpha_slope"], mlp["h_theta"], mlp["hidden"]) == (0.02, 1000.0, 5)
@@ -103,6 +104,23 @@ def test_bge_budget_by_d_spends_small_d_on_particles():
     sizes = [budget(d) for d in range(5, 21)]
     assert all(a[0] >= b[0] and a[1] <= b[1] for a, b in zip(sizes, sizes[1:]))  # monotone from d = 5
     assert sizes[5] == (268, 775)                       # d = 10: log-linear between the anchors
+
+
+def test_bge_auto_estimator_is_node_wise_from_d_30():
+    from methods.dibs_bge import NODE_WISE_FROM_D
+
+    cls = registry()["dibs_bge"]
+    assert NODE_WISE_FROM_D == 30
+    assert cls.auto_estimator(20) == cls.auto_estimator(29) == "score"
+    assert cls.auto_estimator(30) == cls.auto_estimator(100) == "score_node"
+    small = _dataset()
+    assert cls(**FAST).fit(small, seed=0).info["estimator"] == "score"  # FAST keeps the default 'auto'
+    assert cls(**{**FAST, "estimator": "score_node"}).fit(small, seed=0).info["estimator"] == "score_node"
+    wide = get_simulator("linear")(d=30, n=40, edges_per_node=1.0).simulate(seed=0)
+    assert cls(**{**FAST, "steps": 2, "n_particles": 2}).fit(wide, seed=0).info["estimator"] == "score_node"
+    for other in ("dibs_linear", "dibs_mlp"):
+        with pytest.raises(PluginError):
+            registry()[other](estimator="auto")
 
 
 @pytest.mark.parametrize("name", NAMES)
