@@ -284,6 +284,33 @@ def param_lines(cls: type) -> list[str]:
     return out
 
 
+def find(package: str, base: type, name: str) -> type:
+    """The plugin class of ``package`` called ``name``, as
+    ``lookup(discover(package, base), name, base.kind())``, but without importing every
+    plugin file when it need not: when no DAGBENCH_PLUGIN_DIRS folder is set and the
+    built-in file ``<package>/<name>.py`` defines a plugin of that name (``methods/pc.py``
+    defines ``pc``), only that file is imported. A job names one plugin; importing all
+    the others cost it 20-30 ms. Anything else (a plugin in another file, such as
+    ``golem_ev`` in ``golem.py``, a plugin folder, an unknown name, a file that fails to
+    import) goes through ``discover``, with its errors. What the shortcut does not check
+    (another built-in file that fails to import or defines the same name) the
+    workflow's config check reports before any job runs (``dagbench.config.load_plan``)."""
+    if (not os.environ.get(EXTRA_DIRS_ENV, "").strip() and re.fullmatch(r"[A-Za-z]\w*", name)
+            and name != "base"):
+        pkg = importlib.import_module(package)
+        if Path(pkg.__path__[0], f"{name}.py").is_file():
+            try:
+                module = importlib.import_module(f"{package}.{name}")
+            except Exception:  # noqa: BLE001 - discover below reports it, naming the file
+                module = None
+            found = [obj for obj in vars(module).values()
+                     if isinstance(obj, type) and issubclass(obj, base) and obj is not base
+                     and obj.__module__ == module.__name__ and obj.name == name] if module else []
+            if len(found) == 1:
+                return found[0]
+    return lookup(discover(package, base), name, base.kind())
+
+
 def lookup(registry: dict[str, type], name: str, kind: str) -> type:
     """The plugin class called ``name``, or a PluginError listing the known names."""
     try:

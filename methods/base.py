@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dagbench.io import atomic_write_npz
-from dagbench.plugins import Plugin, discover, lookup
+from dagbench.plugins import Plugin, discover, find
 from simulators.base import Dataset
 
 # (x [m, d], interv_mask [m, d] bool) -> log p(x_row | G_k, theta_k) as [K, m]; the
@@ -231,4 +231,7 @@ def registry() -> dict[str, type[Method]]:
 
 
 def get(name: str) -> type[Method]:
-    return lookup(registry(), name, "method")
+    """The method plugin class called ``name`` (``dagbench.plugins.find``: only its own
+    file is imported when that file is ``methods/<name>.py``); PluginError listing the known
+    names when there is none."""
+    return find("methods", Method, name)
