@@ -16,7 +16,6 @@ means), and their rows are left out of their own regression.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from simulators.base import COLLINEAR_TOL
 
@@ -176,5 +175,38 @@ def heldout_scores(logp: np.ndarray, weights: np.ndarray | None = None) -> dict[
     w = w / w.sum()
     keep = w > 0
     w, logp = w[keep], logp[keep]
-    ll = logsumexp(logp + np.log(w)[:, None], axis=0)        # [m]
+    ll = logsumexp_axis0(logp + np.log(w)[:, None])          # [m]
     return {"ll_heldout": float(ll.mean()), "ell_heldout": float(w @ logp.mean(axis=1))}
+
+
+def logsumexp_axis0(a: np.ndarray) -> np.ndarray:
+    """log sum_k exp(a[k, r]) for [K, m] ``a`` (float64) -> [m]: the arithmetic of
+    ``scipy.special.logsumexp(a, axis=0)`` (scipy 1.17) step by step, so the same floats
+    (tests/test_perf_equivalence.py compares them bit for bit), without importing
+    scipy.special (0.2-0.3 s of every evaluate job).
+
+    The largest term of each column is taken out of the sum and its count m kept
+    apart: log1p(sum of the others' exp(a - max) / m) + log(m) + max; where that is
+    not finite (a column of -inf, an inf or a NaN), log(sum(exp(a))) instead."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"a must be [K, m], got shape {a.shape}")
+    if a.shape[0] == 0:
+        return np.full(a.shape[1], -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out_inf = np.log(np.sum(np.exp(a), axis=0, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_max = np.max(a, axis=0, keepdims=True)                       # [1, m]
+        i_max = a == a_max                                             # [K, m]
+        a = np.where(i_max, -np.inf, a)
+        m = np.sum(i_max.astype(np.float64), axis=0, keepdims=True, dtype=np.float64)
+        e = np.exp(a - a_max)
+        s = np.sum(e, axis=0, keepdims=True, dtype=e.dtype)
+        s = np.where(s == 0, s, s / m)
+        sgn = np.sign(s + 1) * np.sign(m)
+        s = np.where(s < -1, -s - 2, s)
+        m = np.abs(m)
+        out = np.log1p(s) + np.log(m) + a_max
+        out[sgn < 0] = np.nan
+    out = np.where(np.isfinite(out), out, out_inf)
+    return out[0]

@@ -263,17 +263,17 @@ def auroc(edge_probs: np.ndarray, g_true: np.ndarray) -> float:
     edges, over the d(d-1) off-diagonal entries (label 1 where g_true[i, j] = 1).
 
     Equals P(score of a random true edge > score of a random non-edge), ties counting
-    1/2 (``sklearn.metrics.roc_auc_score``). Perfect marginals give 1; marginals
-    1 - g_true give 0. Degenerate case: NaN when the off-diagonal labels are a single
-    class, i.e. the true graph is empty, or complete in the sense that every ordered
-    pair is an edge (impossible for a DAG), or d < 2.
+    1/2 (``sklearn.metrics.roc_auc_score``, whose arithmetic :func:`_roc_auc` repeats
+    step by step, so that the number is the same to the last bit without importing
+    scikit-learn, most of a second of every evaluate job). Perfect marginals give 1;
+    marginals 1 - g_true give 0. Degenerate case: NaN when the off-diagonal labels are a
+    single class, i.e. the true graph is empty, or complete in the sense that every
+    ordered pair is an edge (impossible for a DAG), or d < 2.
     """
-    from sklearn.metrics import roc_auc_score
-
     y, s = _labels_scores(edge_probs, g_true)
     if _single_class(y):
         return float("nan")
-    return float(roc_auc_score(y, s))
+    return _roc_auc(y, s)
 
 
 def auprc(edge_probs: np.ndarray, g_true: np.ndarray, *, method: str = "average_precision") -> float:
@@ -283,7 +283,8 @@ def auprc(edge_probs: np.ndarray, g_true: np.ndarray, *, method: str = "average_
     ``method="average_precision"`` (default, what ``score_fit`` reports as ``auprc``):
     AP = sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds in decreasing
     order, a step-wise area without interpolation
-    (``sklearn.metrics.average_precision_score``).
+    (``sklearn.metrics.average_precision_score``, repeated step by step by
+    :func:`_average_precision`, as for ``auroc``).
     ``method="trapezoid"``: the trapezoidal area under the (recall, precision) points of
     ``sklearn.metrics.precision_recall_curve`` (``sklearn.metrics.auc``); this is what
     ``cdt.metrics.precision_recall`` and the DiBS code's ``prc_auc`` compute (they,
@@ -291,17 +292,64 @@ def auprc(edge_probs: np.ndarray, g_true: np.ndarray, *, method: str = "average_
     Degenerate case: NaN when the off-diagonal labels are a single class (true graph
     empty, or every ordered pair an edge), or d < 2.
     """
-    from sklearn.metrics import auc, average_precision_score, precision_recall_curve
-
     y, s = _labels_scores(edge_probs, g_true)
     if _single_class(y):
         return float("nan")
     if method == "average_precision":
-        return float(average_precision_score(y, s))
+        return _average_precision(y, s)
     if method == "trapezoid":
+        from sklearn.metrics import auc, precision_recall_curve
+
         precision, recall, _ = precision_recall_curve(y, s)
         return float(auc(recall, precision))
     raise ValueError(f"unknown method {method!r}; use 'average_precision' or 'trapezoid'")
+
+
+# scikit-learn's ranking metrics for 0/1 labels without sample weights, in numpy: the same
+# operations in the same order as sklearn.metrics._ranking (1.9), so the same floats;
+# tests/test_metrics.py compares them with scikit-learn bit for bit on random and tied
+# scores. Importing scikit-learn (with scipy.stats and pandas) took 0.9-1.4 s per job.
+
+def _clf_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fps, tps) [T]: false and true positives at each distinct score, thresholds in
+    decreasing order (``confusion_matrix_at_thresholds``). Exact integers as floats:
+    within a run of tied scores only the count at its end is read, so the order of
+    tied entries does not matter."""
+    if not (np.isfinite(s).all() and np.isfinite(y).all()):
+        raise ValueError("Input contains NaN or infinity.")  # as sklearn's assert_all_finite
+    order = np.argsort(s, kind="stable")[::-1]
+    s, y = s[order], y[order]
+    threshold_idxs = np.concatenate([np.nonzero(np.diff(s))[0], [y.size - 1]])
+    tps = np.cumsum(y.astype(np.float64) * 1.0, dtype=np.float64)[threshold_idxs]
+    fps = 1 + threshold_idxs.astype(np.float64) - tps
+    return fps, tps
+
+
+def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """``sklearn.metrics.roc_auc_score(y, s)`` for 0/1 labels ``y`` of both classes:
+    ``roc_curve`` (collinear points dropped, (0, 0) prepended) and the trapezoidal
+    area (``sklearn.metrics.auc``, ``scipy.integrate.trapezoid``)."""
+    fps, tps = _clf_curve(y, s)
+    if fps.shape[0] > 2:  # drop_intermediate
+        keep = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
+        fps, tps = fps[keep], tps[keep]
+    fps = np.concatenate([[0.0], fps])
+    tps = np.concatenate([[0.0], tps])
+    fpr, tpr = fps / fps[-1], tps / tps[-1]
+    dx = fpr[1:] - fpr[:-1]                                  # fpr never decreases: direction 1
+    return float(np.sum(dx * (tpr[1:] + tpr[:-1]) / 2.0, axis=-1, dtype=np.float64))
+
+
+def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    """``sklearn.metrics.average_precision_score(y, s)`` for 0/1 labels ``y`` of both
+    classes: ``precision_recall_curve`` and -sum(diff(recall) * precision[:-1]), clipped at 0."""
+    fps, tps = _clf_curve(y, s)
+    ps = tps + fps
+    precision = np.where(ps != 0, np.divide(tps, ps), 0.0)
+    recall = tps / tps[-1]
+    precision = np.concatenate((np.flip(precision), [1.0]))
+    recall = np.concatenate((np.flip(recall), [0.0]))
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
 
 def precision_recall_f1(edge_probs: np.ndarray, g_true: np.ndarray,
