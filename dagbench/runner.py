@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import errno
 import json
-import multiprocessing as mp
-import multiprocessing.connection
 import os
 import signal
 import sys
@@ -108,6 +106,8 @@ def fit(spec: dict[str, Any], *, data: str | Path, seed: int, out: str | Path) -
     except DataError as exc:
         return _write_record(spec, data, seed, out, {"status": "data_error", "error": "DataError",
                                                       "reason": str(exc)}, wall_s=0.0)
+    import multiprocessing as mp  # here, not at the top: simulate and evaluate jobs need none of it
+
     ctx = mp.get_context("fork")
     # the result comes back through a pipe of this process's own: no scratch file that a
     # second process on the same output could read or delete
@@ -147,13 +147,15 @@ def _child_result(child, receive, timeout: float | None) -> tuple[dict | None, b
     waiting until it has sent its result, has ended or has run for ``timeout`` seconds.
     (A dying child closes its end of the pipe a moment before it can be reaped, so an
     end of file here means it died, though it may not look dead yet.)"""
+    import multiprocessing.connection
+
     # Wait in short slices: a signal (Ctrl-C) that the kernel hands to another thread of
     # this process (an imported library's) does not interrupt a long wait of the main
     # thread, so its handler would run only when the wait ends.
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-        ready = mp.connection.wait([receive, child.sentinel], left)
+        ready = multiprocessing.connection.wait([receive, child.sentinel], left)
         if ready or (deadline is not None and time.monotonic() >= deadline):
             break
     try:
