@@ -17,10 +17,10 @@ rule fit:
         f"{R}/logs/fit/{{setting}}/seed{{seed}}/{{method}}.log",
     benchmark:
         f"{R}/benchmarks/fit/{{setting}}/seed{{seed}}/{{method}}.tsv"
-    threads: lambda wildcards: PLAN.methods[wildcards.method].threads
+    threads: per_method(lambda method: method.threads)
     resources:
-        runtime=lambda wildcards: PLAN.cluster.fit_runtime_min(PLAN.methods[wildcards.method]),
-        mem_mb=lambda wildcards: PLAN.cluster.fit_mem_mb(PLAN.methods[wildcards.method]),
+        runtime=per_method(PLAN.cluster.fit_runtime_min),
+        mem_mb=per_method(PLAN.cluster.fit_mem_mb),
         **JOB_SCHEDULER,
     shell:
         "python -m dagbench --log {log:q} --threads {threads} fit --spec {params.spec:q} --data {input.data:q} "
