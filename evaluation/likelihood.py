@@ -182,7 +182,7 @@ def heldout_scores(logp: np.ndarray, weights: np.ndarray | None = None) -> dict[
 def logsumexp_axis0(a: np.ndarray) -> np.ndarray:
     """log sum_k exp(a[k, r]) for [K, m] ``a`` (float64) -> [m]: the arithmetic of
     ``scipy.special.logsumexp(a, axis=0)`` (scipy 1.17) step by step, so the same floats
-    (tests/test_perf_equivalence.py compares them bit for bit), without importing
+    (tests/test_harness_overhead.py compares them bit for bit), without importing
     scipy.special (0.2-0.3 s of every evaluate job).
 
     The largest term of each column is taken out of the sum and its count m kept
