@@ -13,7 +13,7 @@ import _common as C  # noqa: E402
 C.set_threads(1)
 import torch, torchdibs as td
 from simulators.base import get as get_sim
-from torchdibs.latent import edge_probs, sample_graphs, limit_graphs
+from torchdibs.latent import edge_probs, sample_graphs
 d = 46
 data = get_sim("linear")(graph="er", edges_per_node=1.5, d=d, n=500, n_heldout=500, standardise=True).simulate(seed=0)
 gt = torch.as_tensor(data.g_true).double()
