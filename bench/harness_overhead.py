@@ -3,14 +3,16 @@
 (a) ``direct``: one ``python -m dagbench simulate``, ``fit`` (the ``empty`` method) and
     ``evaluate`` on a d = 5 dataset (process start, imports, plugin lookup, load, save),
     each timed ``--reps`` times, interleaved with two peers: a bare ``python -c pass``
-    and ``python -c "import numpy"``. Also where the import time of a fit goes
-    (``python -X importtime``) and whether torch, cdt, causal-learn, scipy, sklearn ... are
-    imported at all.
+    and ``python -c "import numpy"``; once as the environment is and once with Python's
+    bytecode cache in a temporary folder (where PYTHONDONTWRITEBYTECODE=1 is set, every
+    job compiles dagbench's modules). Also where the import time of each step goes
+    (``python -X importtime``) and whether torch, cdt, causal-learn, scipy, sklearn ...
+    are imported at all.
 (b) ``snakemake``: ``snakemake --cores 2 aggregate`` on a fresh folder for a config of one
     d = 5 setting, N seeds and the ``empty`` method (N simulate + N fit + N evaluate jobs
     and the score table), at two sizes; the cost per job is the slope between them
     (wall and CPU), so Snakemake's start-up and the score table drop out. Peer: a bare
-    Snakefile of the same shape whose jobs run ``true``.
+    Snakefile of the same shape whose jobs run ``touch``.
 (c) ``planning``: ``snakemake all -n --quiet`` (the plan: the DAG of jobs) and
     ``snakemake all -n`` (the plan and every job listed) of a generated config with
     15,254 jobs (10 settings x 25 seeds x 30 variants of ``empty`` and ``random_dag``:
@@ -21,8 +23,8 @@
 Timings on a shared machine are noisy: every figure is the median and the min of the
 reps, and each part times its peers in the same run, interleaved.
 
-    python bench/harness_overhead.py                      # all parts, ~6 min on 2 busy cores
-    python bench/harness_overhead.py --quick              # fewer reps and smaller runs
+    python bench/harness_overhead.py --json bench/results/harness_overhead.json  # all, ~8 min
+    python bench/harness_overhead.py --quick              # fewer reps and smaller runs, ~2 min
     python bench/harness_overhead.py --parts direct --json bench/results/harness_overhead.json
 """
 from __future__ import annotations
