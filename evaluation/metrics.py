@@ -307,7 +307,7 @@ def auprc(edge_probs: np.ndarray, g_true: np.ndarray, *, method: str = "average_
 
 # scikit-learn's ranking metrics for 0/1 labels without sample weights, in numpy: the same
 # operations in the same order as sklearn.metrics._ranking (1.9), so the same floats;
-# tests/test_metrics.py compares them with scikit-learn bit for bit on random and tied
+# tests/test_harness_overhead.py compares them with scikit-learn bit for bit on random and tied
 # scores. Importing scikit-learn (with scipy.stats and pandas) took 0.9-1.4 s per job.
 
 def _clf_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -201,13 +201,8 @@ class BGe:
 
     @torch.no_grad()
     def log_marginal_hard(self, g: torch.Tensor) -> torch.Tensor:
-        """log p(D | G) for 0/1 graphs, scoring each distinct (node, parent set) once.
-
-        Args:
-            g: [..., d, d] 0/1 graphs.
-        Returns:
-            [...] float64, equal to ``log_marginal(g)``; not differentiable.
-        """
+        """log p(D | G) of 0/1 graphs g [..., d, d] -> [...] float64, equal to ``log_marginal(g)``:
+        the sum of ``node_scores_hard`` (each distinct family scored once); not differentiable."""
         return self.node_scores_hard(g).sum(-1)
 
     @torch.no_grad()
