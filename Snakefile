@@ -16,6 +16,7 @@ include: "rules/simulate.smk"
 include: "rules/fit.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/amortized.smk"
 
 
 # Run by the main Snakemake process, never submitted to a cluster: the target, and the
