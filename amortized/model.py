@@ -7,17 +7,20 @@ input channel, not a separate model. The encoder alternates self-attention over 
 observation axis (n) and over the variable axis (d), with no positional encoding on either:
 the network is therefore invariant to permuting rows and equivariant to permuting
 variables (§4.1). Max-pooling over observations gives one embedding per variable (§4.2);
-edge logits are scaled inner products of two projections u_i, v_j of those embeddings
-(§4.3, the DiBS-style bilinear form), so q(G | D) factorises over edges:
-q(g_ij = 1 | D) = sigmoid(logit_ij).
+edge logits are inner products of two projections u_i, v_j of those embeddings
+(§4.3, the DiBS-style bilinear form), logit_ij = u_i . v_j / sqrt(dim) + b, so q(G | D)
+factorises over edges: q(g_ij = 1 | D) = sigmoid(logit_ij).
 
 Architecture choices follow the reference implementation (github.com/larslorch/avici,
 ``avici/model.py``, read for the facts, not copied): pre-layer-norm transformer blocks,
-feed-forward width ``widening * dim``, a final layer norm before pooling, u and v
-normalised to unit length and multiplied by a learned temperature exp(t) (initial t = 0),
-plus a learned logit bias (initial -3, i.e. sparse graphs a priori). One difference: the
-reference normalises the attention's query, key and value inputs with three layer norms;
-here one layer norm feeds all three.
+feed-forward width ``widening * dim``, a final layer norm before pooling, a layer norm
+before each of the u and v projections, a learned logit bias b (initial -3, i.e. sparse
+graphs a priori). Two differences: the reference normalises the attention's query, key
+and value inputs with three layer norms, here one feeds all three; and the reference's
+code normalises u and v to unit length and multiplies by a learned temperature (a cosine
+similarity), where the paper's plain inner product is used here, scaled by 1/sqrt(dim):
+in 600-step pilots at d = 5-8 (docs/results/amortized/) the cosine form learned more
+slowly (validation cross-entropy 0.498 against 0.462, AUROC 0.65 against 0.69).
 """
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ class AviciNet(nn.Module):
     the diagonal is set to -inf: no self-loops).
 
     Parameters:
-        dim: width of every token embedding (the reference uses 128).
+        dim: width of every token embedding (the reference uses 128; 32 here, which
+            trains on two CPU cores in about an hour).
         layers: number of *pairs* of blocks; each pair attends once over the observations
             and once over the variables (the reference's ``layers``, default 8).
         heads: attention heads per block (``dim`` must be divisible by it).
@@ -63,7 +67,7 @@ class AviciNet(nn.Module):
     Raises ValueError for an input that is not [B, n, d, 2].
     """
 
-    def __init__(self, dim: int = 64, layers: int = 3, heads: int = 4, widening: int = 4,
+    def __init__(self, dim: int = 32, layers: int = 3, heads: int = 4, widening: int = 4,
                  dropout: float = 0.0, logit_bias_init: float = -3.0):
         super().__init__()
         if dim % heads:
@@ -75,7 +79,6 @@ class AviciNet(nn.Module):
         self.norm_out = nn.LayerNorm(dim)
         self.u = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim))
         self.v = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim))
-        self.log_temp = nn.Parameter(torch.zeros(()))
         self.logit_bias = nn.Parameter(torch.full((), float(logit_bias_init)))
 
     def embed_variables(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,9 +93,8 @@ class AviciNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e = self.embed_variables(x)
-        u = nn.functional.normalize(self.u(e), dim=-1)        # [B, d, dim], unit rows
-        v = nn.functional.normalize(self.v(e), dim=-1)
-        logits = torch.einsum("bik,bjk->bij", u, v) * self.log_temp.exp() + self.logit_bias
+        u, v = self.u(e), self.v(e)                           # [B, d, dim] each
+        logits = torch.einsum("bik,bjk->bij", u, v) / u.shape[-1] ** 0.5 + self.logit_bias
         eye = torch.eye(logits.shape[-1], dtype=torch.bool, device=logits.device)
         return logits.masked_fill(eye, float("-inf"))
 

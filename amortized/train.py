@@ -49,7 +49,7 @@ TRAIN_DEFAULTS = {
     "validate_every": 200, "n_validation": 32, "checkpoint_every": 100,
 }
 MODEL_DEFAULTS = {
-    "dim": 64, "layers": 3, "heads": 4, "widening": 4, "dropout": 0.0, "logit_bias_init": -3.0}
+    "dim": 32, "layers": 3, "heads": 4, "widening": 4, "dropout": 0.0, "logit_bias_init": -3.0}
 #: the format tag of checkpoint.pt (a model file's is amortized.checkpoint.FORMAT)
 TRAINING_FORMAT = "dagbench-amortized-training/1"
 #: what must match for a checkpoint to be resumed
