@@ -237,7 +237,7 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
     import pandas as pd
     frame = pd.DataFrame(curve)
     atomic_write_text(out / "curve.csv", frame.to_csv(index=False))
-    _plot_curve(frame, out / "curve.png", spec["name"])
+    _plot_curve(frame, out / "curve.png", spec["name"], dual_from=dual.burnin * int(tcfg["batch_size"]))
     info = {"name": spec["name"], "steps": steps, "datasets_seen": steps * int(tcfg["batch_size"]),
             "wall_s": round(wall(), 1), "datasets_per_s": round(steps * int(tcfg["batch_size"]) / max(wall(), 1e-9), 2),
             "device": str(device), "threads": threads, "optimiser": "Adam, global-norm clipping, warm-up + cosine decay",
@@ -251,8 +251,9 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
     return info
 
 
-def _plot_curve(frame, path: Path, name: str) -> None:
-    """Training and validation loss and validation AUROC against datasets seen (matplotlib)."""
+def _plot_curve(frame, path: Path, name: str, dual_from: int | None = None) -> None:
+    """Training and validation loss and validation AUROC against datasets seen (matplotlib);
+    a dotted line where the acyclicity multiplier starts to grow (``dual_from``, in datasets)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -260,12 +261,16 @@ def _plot_curve(frame, path: Path, name: str) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
     if len(frame):
-        ax1.plot(frame["datasets"], frame["train_loss"], label="training")
-        ax1.plot(frame["datasets"], frame["val_loss"], label="validation")
-        ax2.plot(frame["datasets"], frame["val_auroc"], color="C2")
-    ax1.set(xlabel="datasets seen", ylabel="edge cross-entropy [nats / edge]", title=name)
-    ax1.legend()
-    ax2.set(xlabel="datasets seen", ylabel="validation AUROC", ylim=(0.5, 1.0))
+        k = frame["datasets"] / 1000
+        ax1.plot(k, frame["train_loss"], label="training")
+        ax1.plot(k, frame["val_loss"], label="validation")
+        ax2.plot(k, frame["val_auroc"], color="C2")
+    for ax in (ax1, ax2):
+        if dual_from is not None:
+            ax.axvline(dual_from / 1000, color="grey", linestyle=":", label="acyclicity multiplier grows")
+    ax1.set(xlabel="datasets seen (thousands)", ylabel="edge cross-entropy [nats / edge]", title=name)
+    ax1.legend(fontsize=8)
+    ax2.set(xlabel="datasets seen (thousands)", ylabel="validation AUROC", ylim=(0.5, 1.0))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
