@@ -79,6 +79,9 @@ def resolve_spec(spec: dict) -> dict:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (value == 0 and not zero_ok):
             raise TrainError(f"amortized.train.{key} = {value!r} must be a {'non-negative' if zero_ok else 'positive'} "
                              "number")
+    if spec["model"]["dim"] % spec["model"]["heads"]:
+        raise TrainError(f"amortized.model.dim = {spec['model']['dim']} must be divisible by "
+                         f"amortized.model.heads = {spec['model']['heads']}")
     if "domain" not in spec:
         raise TrainError("amortized.domain is missing: the training distribution (d, n, components; "
                          "see config/amortized.yaml)")
@@ -162,6 +165,7 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
     dual = DualAscent(tcfg["dual_lr"], int(tcfg["dual_every"]),
                       int(burnin * steps) if burnin < 1 else int(burnin))
     start, curve, wall_before = 0, [], 0.0
+    resumed_losses: list[float] = []  # training losses since the last validation row, kept across a resume
 
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
@@ -170,19 +174,20 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
             raise TrainError(f"{ckpt_path} is not a dagbench amortized training checkpoint; remove it to start over")
         differ = sorted(k for k, v in _identity(spec).items() if state["identity"].get(k) != v)
         if differ:
-            raise TrainError(f"{ckpt_path} was made with other settings (amortized: {', '.join(differ)} differ); "
+            raise TrainError(f"{ckpt_path} was made with other settings (these amortized keys differ: {', '.join(differ)}); "
                              "remove that folder to train from scratch, or restore the settings to resume")
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimiser"])
         dual.load(state["dual"])
         torch.set_rng_state(state["torch_rng"])
         start, curve, wall_before = state["step"], state["curve"], state["wall_s"]
+        resumed_losses = list(state.get("run_losses", []))
         if progress:
             print(f"amortized: resuming {spec['name']} at step {start} of {steps} from {ckpt_path}", flush=True)
 
     val = domain.validation_set(int(tcfg["n_validation"]))
     t0 = time.perf_counter()
-    run_losses: list[float] = []
+    run_losses: list[float] = resumed_losses
     bar = None
     if progress:
         from tqdm import tqdm
@@ -195,7 +200,7 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
     def save_checkpoint(step: int) -> None:
         state = {"format": TRAINING_FORMAT, "identity": _identity(spec), "model": net.state_dict(),
                  "optimiser": opt.state_dict(), "dual": dual.state(), "torch_rng": torch.get_rng_state(),
-                 "step": step, "curve": curve, "wall_s": wall()}
+                 "step": step, "curve": curve, "wall_s": wall(), "run_losses": list(run_losses)}
         with atomic_path(ckpt_path) as tmp:
             torch.save(state, tmp)
 
@@ -237,7 +242,9 @@ def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool =
     import pandas as pd
     frame = pd.DataFrame(curve)
     atomic_write_text(out / "curve.csv", frame.to_csv(index=False))
-    _plot_curve(frame, out / "curve.png", spec["name"], dual_from=dual.burnin * int(tcfg["batch_size"]))
+    grew = dual.lam > 0  # the multiplier moved at all (dual_lr > 0 and a dual step after the burn-in)
+    _plot_curve(frame, out / "curve.png", spec["name"],
+                dual_from=dual.burnin * int(tcfg["batch_size"]) if grew else None)
     info = {"name": spec["name"], "steps": steps, "datasets_seen": steps * int(tcfg["batch_size"]),
             "wall_s": round(wall(), 1), "datasets_per_s": round(steps * int(tcfg["batch_size"]) / max(wall(), 1e-9), 2),
             "device": str(device), "threads": threads, "optimiser": "Adam, global-norm clipping, warm-up + cosine decay",
@@ -270,7 +277,8 @@ def _plot_curve(frame, path: Path, name: str, dual_from: int | None = None) -> N
             ax.axvline(dual_from / 1000, color="grey", linestyle=":", label="acyclicity multiplier grows")
     ax1.set(xlabel="datasets seen (thousands)", ylabel="edge cross-entropy [nats / edge]", title=name)
     ax1.legend(fontsize=8)
-    ax2.set(xlabel="datasets seen (thousands)", ylabel="validation AUROC", ylim=(0.5, 1.0))
+    low = min(0.5, float(frame["val_auroc"].min()) - 0.05) if len(frame) and frame["val_auroc"].notna().any() else 0.5
+    ax2.set(xlabel="datasets seen (thousands)", ylabel="validation AUROC", ylim=(low, 1.0))
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

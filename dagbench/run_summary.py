@@ -84,10 +84,11 @@ def print_run_summary(results: str | Path, jobs: Iterable[tuple[str, int, str]],
     """Print :func:`run_summary` and where the outputs are (``ok``: the run finished)."""
     lines = run_summary(results, jobs)
     results = Path(results)
-    if ok and (results / "tables").is_dir():  # (a run of train_amortized alone makes none)
-        lines.append(f"dagbench: tables in {results / 'tables'}, figures in {results / 'figures'}; "
-                     "`snakemake --report report.html` (with this run's --configfile/--config options) "
-                     "gathers them into one page.")
+    if ok:
+        if (results / "tables").is_dir():  # (a run of train_amortized alone makes none)
+            lines.append(f"dagbench: tables in {results / 'tables'}, figures in {results / 'figures'}; "
+                         "`snakemake --report report.html` (with this run's --configfile/--config options) "
+                         "gathers them into one page.")
     else:
         lines.append("dagbench: the run stopped: the lines 'dagbench: ...' above and Snakemake's error "
                      "blocks name the failed jobs and their logs; what finished is kept, and the same "

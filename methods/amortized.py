@@ -1,23 +1,4 @@
-"""Amortized structure learning: an AVICI network (Lorch et al., NeurIPS 2022) trained on
-dagbench's own simulators (package amortized/).
-
-Inference is one forward pass: the dataset (z-scored columns, intervention indicator as a
-second channel) goes in, edge probabilities q(i -> j | D) come out; nothing is fitted to the
-dataset. The answer is those edge probabilities (scored by AUROC / AUPRC) and ``n_samples``
-DAGs drawn from them, each a Bernoulli draw made acyclic by dropping, in order of increasing
-probability, edges that close a cycle (amortized/sampling.py); ``info['frac_dropped']`` is
-the fraction of drawn edges so dropped. With no weights of its own, the held-out likelihood
-refits linear-Gaussian weights per sample (evaluation's least squares).
-
-The network knows only the data families it was trained on: the shipped model
-(amortized/weights/README.md) saw linear-Gaussian and RFF data with d <= 20, n <= 200.
-Anything else is out of distribution (docs/results/amortized/ measures how far it carries).
-
-Parameters:
-    checkpoint: path of a model.pt written by ``snakemake train_amortized`` (relative to the
-        folder Snakemake runs in); empty = the shipped model.
-    n_samples: DAG samples drawn from the edge probabilities.
-"""
+"""The amortized (AVICI) method plugin; its class docstring says what it does."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +12,28 @@ _CACHE: dict = {}  # (resolved path, mtime) -> (net, meta): one load per process
 
 
 class Amortized(Method):
-    """AVICI: edge probabilities from one forward pass of a network trained on simulated data."""
+    """AVICI: edge probabilities from one forward pass of a network trained on simulated data.
+
+    Amortized structure learning: an AVICI network (Lorch et al., NeurIPS 2022) trained on
+    dagbench's own simulators (package amortized/).
+
+    Inference is one forward pass: the dataset (z-scored columns, intervention indicator as a
+    second channel) goes in, edge probabilities q(i -> j | D) come out; nothing is fitted to the
+    dataset. The answer is those edge probabilities (scored by AUROC / AUPRC) and ``n_samples``
+    DAGs drawn from them, each a Bernoulli draw made acyclic by dropping, in order of increasing
+    probability, edges that close a cycle (amortized/sampling.py); ``info['frac_dropped']`` is
+    the fraction of drawn edges so dropped. With no weights of its own, the held-out likelihood
+    refits linear-Gaussian weights per sample (evaluation's least squares).
+
+    The network knows only the data families it was trained on: the shipped model
+    (amortized/weights/README.md) saw linear-Gaussian and RFF data with d <= 20, n <= 200.
+    Anything else is out of distribution (docs/results/amortized/ measures how far it carries).
+
+    Parameters:
+        checkpoint: path of a model.pt written by ``snakemake train_amortized`` (relative to the
+            folder Snakemake runs in); empty = the shipped model.
+        n_samples: DAG samples drawn from the edge probabilities.
+    """
 
     name = "amortized"
     defaults = {"checkpoint": "", "n_samples": 100}

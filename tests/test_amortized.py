@@ -166,7 +166,7 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
 
 def test_a_checkpoint_of_other_settings_is_refused(tmp_path):
     train(tiny_spec(), tmp_path, threads=1, progress=False, stop_after=10)
-    with pytest.raises(TrainError, match="seed differ"):
+    with pytest.raises(TrainError, match="keys differ: seed"):
         train({**tiny_spec(), "seed": 2}, tmp_path, threads=1, progress=False)
     with pytest.raises(CheckpointError, match="model.pt"):  # the training checkpoint is not a model file
         load_model(tmp_path / "checkpoint.pt")
@@ -195,6 +195,8 @@ def test_resume_after_a_kill_continues_the_same_run(tmp_path):
     done = subprocess.run(cmd[:-1], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"resuming tiny at step {step_at_kill} of 400" in done.stdout
+    # the curve too, including the training loss averaged across the kill
+    assert (killed / "curve.csv").read_text().split(",")[:8] == (unbroken / "curve.csv").read_text().split(",")[:8]
     a, _ = load_model(unbroken / "model.pt")
     b, _ = load_model(killed / "model.pt")
     for (name, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
@@ -220,3 +222,28 @@ def test_shipped_model_beats_chance_on_in_distribution_data():
         transposed.append(auroc(post.marginals().T, data.g_true))
     assert np.mean(aucs) > 0.65, aucs
     assert np.mean(transposed) < 0.5, transposed
+
+
+def test_train_amortized_is_a_workflow_target(tmp_path):
+    """`snakemake train_amortized` with an amortized block trains and writes the model,
+    curve and figure, and says nothing of a failure; a wrong key in the block stops the
+    run naming it."""
+    from workflow_helpers import run_snakemake
+
+    base = {"seeds": 1, "methods": [{"method": "empty"}],
+            "settings": [{"id": "s", "simulator": "linear", "params": {"d": 6, "n": 20}}]}
+    config = {**base, "amortized": tiny_spec(steps=20, validate_every=10, n_validation=4)}
+    proc = run_snakemake(tmp_path, config, "train_amortized")
+    folder = tmp_path / "results" / "amortized" / "tiny"
+    for name in ("model.pt", "curve.csv", "curve.png", "train_info.json", "checkpoint.pt"):
+        assert (folder / name).is_file(), (name, proc.stderr[-3000:])
+    load_model(folder / "model.pt")
+    assert "the run stopped" not in proc.stdout + proc.stderr
+    (tmp_path / "bad").mkdir()
+    bad = {**base, "amortized": {**tiny_spec(), "train": {"stpes": 5}}}
+    proc = run_snakemake(tmp_path / "bad", bad, "train_amortized", "-n", check=False)
+    assert proc.returncode != 0
+    assert "amortized.train has unknown keys ['stpes']" in proc.stderr + proc.stdout
+    bad = {**base, "amortized": {**tiny_spec(), "model": {"dim": 16, "heads": 3}}}
+    proc = run_snakemake(tmp_path / "bad", bad, "train_amortized", "-n", check=False)
+    assert "amortized.model.dim = 16 must be divisible by amortized.model.heads = 3" in proc.stderr + proc.stdout
