@@ -30,13 +30,17 @@ rule train_amortized:
         info=f"{AMORTIZED_DIR}/train_info.json",
     params:
         spec=json.dumps(AMORTIZED) if AMORTIZED else "",
-        folder=AMORTIZED_DIR,
+        folder=lambda wildcards, output: os.path.dirname(output.model),
+    conda:
+        ENV
+    log:
+        f"{AMORTIZED_DIR}/train.log",  # the progress bar and validation lines, also on the terminal
     threads: (AMORTIZED or {}).get("threads", 2)
     resources:
         runtime=24 * 60,
         **JOB_SCHEDULER,
     shell:
-        ("python -m amortized.train {params.spec:q} --out {params.folder:q} --threads {threads}"
+        ("python -m amortized.train {params.spec:q} --out {params.folder:q} --threads {threads} 2>&1 | tee {log:q}"
          if AMORTIZED else
          "echo 'dagbench: train_amortized needs an amortized block in the config: "
          "--configfile config/amortized.yaml' >&2; exit 1")
