@@ -52,8 +52,9 @@ MODEL_DEFAULTS = {
     "dim": 32, "layers": 3, "heads": 4, "widening": 4, "dropout": 0.0, "logit_bias_init": -3.0}
 #: the format tag of checkpoint.pt (a model file's is amortized.checkpoint.FORMAT)
 TRAINING_FORMAT = "dagbench-amortized-training/1"
-#: what must match for a checkpoint to be resumed
-RESUME_KEYS = ("model", "domain", "seed", "batch_size", "lr", "warmup", "grad_clip", "dual_lr", "dual_every")
+#: the ``train`` keys that must match for a checkpoint to be resumed (besides model, domain
+#: and seed); ``steps`` may grow
+RESUME_KEYS = ("batch_size", "lr", "warmup", "grad_clip", "dual_lr", "dual_every")
 
 
 class TrainError(ValueError):
@@ -103,11 +104,13 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
 
 
 def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainError(f"amortized.device = {name!r} but torch sees no CUDA device (use auto or cpu)")
-    return torch.device(name)
+    """torchdibs.resolve_device, its error naming the config key."""
+    from torchdibs import resolve_device
+
+    try:
+        return resolve_device(name)
+    except RuntimeError as exc:
+        raise TrainError(f"amortized.device = {name!r}: {exc} (use auto or cpu)") from None
 
 
 def validate(net: AviciNet, val, device) -> dict:
@@ -135,7 +138,7 @@ def validate(net: AviciNet, val, device) -> dict:
 def _identity(spec: dict) -> dict:
     t = spec["train"]
     return {"model": spec["model"], "domain": spec["domain"], "seed": spec["seed"],
-            **{k: t[k] for k in RESUME_KEYS if k in t}}
+            **{k: t[k] for k in RESUME_KEYS}}
 
 
 def train(spec: dict, out_dir: str | Path, *, threads: int = 1, progress: bool = True,

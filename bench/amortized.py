@@ -15,6 +15,7 @@ Adam) and datasets per second. With ``--device cuda`` (a GPU machine) the same o
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -97,11 +98,10 @@ def main() -> None:
     train_net = AviciNet(**spec["model"]).to(device)
     opt = torch.optim.Adam(train_net.parameters(), lr=1e-4)
     dom = Domain({**spec["domain"], "d": [20, 20], "n": [100, 100]}, seed=0)
-    batches = [dom.batch(s, 8) for s in range(6)]
+    batches = itertools.cycle([dom.batch(s, 8) for s in range(6)])
 
-    def step(i=[0]):
-        b = batches[i[0] % len(batches)]
-        i[0] += 1
+    def step():
+        b = next(batches)
         logits = train_net(b.x.to(device))
         loss = edge_cross_entropy(logits, b.g.to(device)) + 0.01 * spectral_radius(torch.sigmoid(logits)).mean()
         opt.zero_grad()
