@@ -12,6 +12,12 @@ torch.cuda.max_memory_allocated (CUDA).
     python bench/dibs_scaling.py --d 20,50,100,200 --steps 5
     python bench/dibs_scaling.py --device cuda                # when a GPU is there
     python bench/dibs_scaling.py --models bge --d 20,50 --particles 30,100,300 --steps 2
+    python bench/dibs_scaling.py --models linear,mlp --baseline /tmp/base --reps 3
+
+``--baseline DIR``: a checkout of an earlier commit (``git worktree add DIR REV``) whose
+own copy of this script runs every configuration too, alternating with ours ``--reps``
+times, so both see the same machine load; each side's row is its fastest rep and
+``ratio`` = ours / baseline.
 """
 from __future__ import annotations
 
@@ -67,6 +73,21 @@ def one(model: str, d: int, particles: int, steps: int, threads: int, device: st
     return out
 
 
+def run_one(script: Path, model: str, d: int, particles: int, a) -> dict:
+    """One configuration in its own process, with the given copy of this script."""
+    cmd = [sys.executable, str(script), "--one", model, str(d), str(particles), str(a.steps), str(a.threads),
+           a.device]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
+    except subprocess.TimeoutExpired:
+        return {"model": model, "d": d, "particles": particles, "error": f"over {a.timeout:.0f} s"}
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
+    if lines:
+        return json.loads(lines[-1][7:])
+    return {"model": model, "d": d, "particles": particles,
+            "error": (r.stderr.strip().splitlines() or ["?"])[-1]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="bge,linear,mlp")
@@ -77,6 +98,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per configuration")
     ap.add_argument("--quick", action="store_true", help="--d 20,50 --steps 3")
+    ap.add_argument("--baseline", help="a checkout of an earlier commit to time alternately with ours")
+    ap.add_argument("--reps", type=int, default=1, help="alternating repetitions (fastest kept)")
     ap.add_argument("--json")
     ap.add_argument("--one", nargs=6, metavar=("MODEL", "D", "P", "STEPS", "THREADS", "DEVICE"),
                     help=argparse.SUPPRESS)
@@ -91,20 +114,29 @@ def main(argv=None):
     configs = [(m, int(d), p) for m in a.models.split(",") for d in a.d.split(",") for p in counts]
     if "100" in a.d.split(",") and 30 not in counts:
         configs += [(m, 100, 30) for m in a.models.split(",")]
+    scripts = {"ours": Path(__file__).resolve()}
+    if a.baseline:
+        scripts["baseline"] = Path(a.baseline).resolve() / "bench" / "dibs_scaling.py"
+        if not scripts["baseline"].is_file():
+            ap.error(f"--baseline {a.baseline}: no bench/dibs_scaling.py there")
     rows = []
     for m, d, p in configs:
-        cmd = [sys.executable, __file__, "--one", m, str(d), str(p), str(a.steps), str(a.threads), a.device]
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
-            lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
-            row = json.loads(lines[-1][7:]) if lines else {"model": m, "d": d, "particles": p,
-                                                           "error": (r.stderr.strip().splitlines() or ["?"])[-1]}
-        except subprocess.TimeoutExpired:
-            row = {"model": m, "d": d, "particles": p, "error": f"over {a.timeout:.0f} s"}
-        print(row, flush=True)
+        runs = {k: [] for k in scripts}
+        for rep in range(a.reps):
+            for kind in (list(scripts) if rep % 2 == 0 else list(scripts)[::-1]):
+                runs[kind].append(run_one(scripts[kind], m, d, p, a))
+                print(kind, runs[kind][-1], flush=True)
+        ok = {k: [r for r in v if "ms_per_step" in r] for k, v in runs.items()}
+        best = {k: min(v, key=lambda r: r["ms_per_step"]) if v else runs[k][-1] for k, v in ok.items()}
+        row = dict(best["ours"])
+        if a.baseline:
+            row["baseline_ms_per_step"] = best["baseline"].get("ms_per_step")
+            if row.get("ms_per_step") and row["baseline_ms_per_step"]:
+                row["ratio"] = row["ms_per_step"] / row["baseline_ms_per_step"]
+            row["reps"] = a.reps
         rows.append(row)
     cols = ["model", "d", "particles", "steps", "threads", "device", "ms_per_step", "peak_rss_mib",
-            "extra_rss_mib", "cuda_peak_mib", "error"]
+            "extra_rss_mib", "cuda_peak_mib", "baseline_ms_per_step", "ratio", "reps", "error"]
     C.report(rows, cols, a)
 
 

@@ -84,29 +84,59 @@ def test_linear_log_joint_grad_matches_autograd(interv):
         m.log_joint_grad(g, th, wrt="x")
 
 
+def _softmax_grads_by_autograd(m, g, th, factor):
+    """What ``log_joint_softmax_grad`` must return, from autograd: the Gumbel sum
+    Σ_s softmax_s(lf) factor_s ⊙ ∂lf_s/∂g_s and the Θ gradient of Σ_p logsumexp_s lf."""
+    g_, th_ = g.clone().requires_grad_(True), th.clone().requires_grad_(True)
+    lf = m.log_joint(g_, th_)  # [P, S]
+    (dg,) = torch.autograd.grad(lf.sum(), g_, retain_graph=True)  # per sample: lf[p, s] needs g[p, s] only
+    w = torch.softmax(lf.detach(), 1)
+    (dth,) = torch.autograd.grad(torch.logsumexp(lf, 1).sum(), th_)
+    return lf.detach(), torch.einsum("ps,psij->pij", w, dg * factor), dth
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
 @pytest.mark.parametrize("interv", [False, True])
-@pytest.mark.parametrize("chunk", [1 << 21, 100])  # one chunk, or one particle per chunk
-def test_mlp_log_joint_grad_matches_autograd(interv, chunk):
+@pytest.mark.parametrize("chunk", [1 << 21, 1000, 1])  # one block; a few samples per block; one each
+@pytest.mark.parametrize("spread", ["wide", "flat"])
+def test_log_joint_softmax_grad_matches_autograd(model, interv, chunk, spread):
+    """The blocked closed form equals autograd: with log-likelihoods hundreds of nats apart
+    ('wide': the MLP skips the backward pass of samples without weight) and with every
+    sample the same graph ('flat': equal weights, every sample counts)."""
     rng = np.random.default_rng(0)
-    P, S, d, n = 3, 4, 5, 30
+    P, S, d, n = 3, 9, 5, 30
     x = rng.normal(size=(n, d))
     mask = rng.random((n, d)) < 0.2 if interv else None
-    m = td.MLPGaussian(x=x, interv_mask=mask, hidden=3, obs_noise=0.4, sigma_param=2.0, dtype=torch.float64)
+    if model == "mlp":
+        m = td.MLPGaussian(x=x, interv_mask=mask, hidden=3, obs_noise=0.4, sigma_param=2.0, dtype=torch.float64)
+    else:
+        m = td.LinearGaussian(x=x, interv_mask=mask, dtype=torch.float64, obs_noise=0.3, sigma_edge=1.5,
+                              mean_edge=0.2)
     m.chunk_elements = chunk
     th = torch.as_tensor(rng.normal(size=(P, m.n_theta)))
     g = torch.as_tensor(rng.random((P, S, d, d))) * (1 - torch.eye(d, dtype=torch.float64))
-    value, dg = m.log_joint_grad(g, th, wrt="g")
+    g[:, :3] = (g[:, :3] > 0.5).double()  # hard graphs too
+    if spread == "flat":
+        g[:] = g[:, :1]
+    spread_nats = m.log_joint(g, th).max(1).values - m.log_joint(g, th).min(1).values
+    assert float(spread_nats.max()) > 100 if spread == "wide" else float(spread_nats.max()) < 1e-9
+    factor = torch.as_tensor(rng.random((P, S, d, d)))
+    want_v, want_g, want_th = _softmax_grads_by_autograd(m, g, th, factor)
+    value, got_g = m.log_joint_softmax_grad(g, th, wrt="g", factor=factor)
+    _close(value, want_v, 1e-12)
+    _close(got_g, want_g, 1e-11)
+    _, got_g1 = m.log_joint_softmax_grad(g, th, wrt="g")  # no factor: the gradient of Σ logsumexp
     g_ = g.clone().requires_grad_(True)
-    want = m.log_joint(g_, th)
-    (want_dg,) = torch.autograd.grad(want.sum(), g_)
-    _close(value, want.detach(), 1e-12)
-    _close(dg, want_dg, 1e-12)
-    value, dth = m.log_joint_grad(g, th, wrt="theta")  # [P, S, T], one gradient per sample
-    assert dth.shape == (P, S, m.n_theta)
-    for s_ in range(S):
-        th_ = th.clone().requires_grad_(True)
-        (want_dth,) = torch.autograd.grad(m.log_joint(g[:, s_:s_ + 1], th_).sum(), th_)
-        _close(dth[:, s_], want_dth, 1e-12)
+    (want_g1,) = torch.autograd.grad(torch.logsumexp(m.log_joint(g_, th), 1).sum(), g_)
+    _close(got_g1, want_g1.sum(1), 1e-11)
+    value, got_th = m.log_joint_softmax_grad(g, th, wrt="theta")
+    assert got_th.shape == (P, m.n_theta)
+    _close(value, want_v, 1e-12)
+    _close(got_th, want_th, 1e-11)
+    with pytest.raises(ValueError, match="wrt"):
+        m.log_joint_softmax_grad(g, th, wrt="x")
+    with pytest.raises(ValueError, match="factor"):
+        m.log_joint_softmax_grad(g, th, wrt="theta", factor=factor)
 
 
 @pytest.mark.parametrize("model", ["linear", "mlp"])
@@ -121,9 +151,9 @@ def test_joint_estimators_closed_form_match_autograd(dtype, rtol, model):
     a = grad_theta_closed_form(z, th, m, alpha=1.5, n_samples=32, generator=torch.Generator().manual_seed(5))
     b = grad_theta(z, th, m.log_joint, alpha=1.5, n_samples=32, generator=torch.Generator().manual_seed(5))
     _close(a, b, rtol)
-    # Z gradient (Gumbel): log f with value_and_grad vs a plain callable
+    # Z gradient (Gumbel): log f with softmax_grad vs a plain callable
     fused = _JointLogF(m, th)
-    assert fused.value_and_grad is not None
+    assert fused.softmax_grad is not None
 
     def plain(g, *, hard):
         return m.log_joint(g, th)
@@ -136,14 +166,14 @@ def test_joint_estimators_closed_form_match_autograd(dtype, rtol, model):
 
 
 def test_joint_log_f_without_closed_form_falls_back():
-    class OnlyLogJoint:  # a joint model that offers no log_joint_grad
+    class OnlyLogJoint:  # a joint model that offers no log_joint_softmax_grad
         def __init__(self, model):
             self.log_joint = model.log_joint
 
     m = td.MLPGaussian(x=np.random.default_rng(0).normal(size=(20, 3)), hidden=2)
     theta = m.init_theta(2, torch.Generator().manual_seed(0))
-    assert _JointLogF(OnlyLogJoint(m), theta).value_and_grad is None
-    assert _JointLogF(m, theta).value_and_grad is not None
+    assert _JointLogF(OnlyLogJoint(m), theta).softmax_grad is None
+    assert _JointLogF(m, theta).softmax_grad is not None
 
 
 @pytest.mark.parametrize("model", ["linear", "mlp"])
@@ -165,7 +195,7 @@ def test_dibs_steps_match_plain_paths(monkeypatch, model):
     monkeypatch.setattr(svgd, "grad_log_prior_z", grad_log_prior_z_autograd)
     monkeypatch.setattr(svgd, "grad_theta_closed_form",
                         lambda z, th, model, **kw: grad_theta(z, th, model.log_joint, **kw))
-    monkeypatch.setattr(svgd._JointLogF, "value_and_grad", None)
+    monkeypatch.setattr(svgd._JointLogF, "softmax_grad", None)
     z2, t2 = run()
     _close(z1, z2, 1e-9)
     _close(t1, t2, 1e-9)

@@ -142,13 +142,11 @@ class GumbelReparam(GradientEstimator):
             return torch.zeros_like(z)
         P, d = z.shape[0], z.shape[1]
         u = uniform_draws((P, n_samples, d, d), generator, device=z.device, dtype=z.dtype)  # [P, S, d, d]
-        value_and_grad = getattr(log_f, "value_and_grad", None)
-        if value_and_grad is not None:  # closed form: Σ_m w_m ∂log f/∂G_m ⊙ τα G_m(1 − G_m) through s
+        softmax_grad = getattr(log_f, "softmax_grad", None)
+        if softmax_grad is not None:  # closed form: Σ_m w_m ∂log f/∂G_m ⊙ τα G_m(1 − G_m) through s
             g = soft_graphs_from_uniform(edge_scores(z.detach()), alpha, u, self.tau)  # [P, S, d, d]
-            lf, dg = value_and_grad(g)  # [P, S], [P, S, d, d]
-            w = torch.softmax(lf, dim=1).to(g.dtype)  # [P, S]
-            grad_s = torch.einsum("ps,psij->pij", w, dg * g * (1.0 - g)) * (self.tau * alpha)  # [P, d, d]
-            return grad_z_from_scores(z, grad_s.to(z.dtype))
+            _, grad_g = softmax_grad(g, g * (1.0 - g))  # [P, d, d]
+            return grad_z_from_scores(z, (grad_g * (self.tau * alpha)).to(z.dtype))
         eps = logistic_from_uniform(u)  # [P, S, d, d]
         with torch.enable_grad():
             z_ = z.detach().requires_grad_(True)

@@ -69,6 +69,65 @@ def _unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return rows[first], key
 
 
+def _sample_blocks(n_particles: int, n_samples: int, per_sample: int, chunk: int):
+    """(p0, p1, s0, s1) blocks of about ``chunk`` elements when one (particle, sample) takes
+    ``per_sample``: whole particles while a particle fits, else runs of one particle's samples."""
+    per_particle = per_sample * n_samples
+    if per_particle <= chunk:
+        step = max(1, chunk // per_particle)
+        return [(p, min(n_particles, p + step), 0, n_samples) for p in range(0, n_particles, step)]
+    step = max(1, chunk // per_sample)
+    return [(p, p + 1, s, min(n_samples, s + step)) for p in range(n_particles) for s in range(0, n_samples, step)]
+
+
+class _SoftmaxSum:
+    """Σ_s softmax_s(v) c_s per particle, accumulated over blocks of samples without ever
+    holding all c_s: each block's terms are weighted by exp(v − block max) and blocks are
+    merged by rescaling to the running max (the "online softmax", Milakov & Gimelshein 2018,
+    arXiv:1805.02867, Algorithm 3). v [P, S] float; c_s [P, ...]."""
+
+    def __init__(self, n_particles: int, n_samples: int, *, dtype, device):
+        self.value = torch.empty((n_particles, n_samples), dtype=dtype, device=device)  # [P, S]
+        self.max = torch.full((n_particles,), -math.inf, dtype=dtype, device=device)  # [P]
+        self.norm = torch.zeros(n_particles, dtype=dtype, device=device)  # [P]
+        self.total = None  # [P, ...]
+
+    def add(self, p0: int, p1: int, s0: int, s1: int, v: torch.Tensor, weighted_sum) -> None:
+        """v [Pc, Sb] for particles p0:p1, samples s0:s1; ``weighted_sum(e [Pc, Sb])`` returns
+        Σ_s e_s c_s [Pc, ...] for this block."""
+        self.value[p0:p1, s0:s1] = v
+        v_max = v.max(1).values  # [Pc]
+        e = torch.exp(v - v_max[:, None])  # [Pc, Sb]
+        c = weighted_sum(e)  # [Pc, ...]
+        if self.total is None:
+            self.total = torch.zeros((self.max.shape[0], *c.shape[1:]), dtype=c.dtype, device=c.device)
+        new_max = torch.maximum(self.max[p0:p1], v_max)  # [Pc]
+        old_scale, new_scale = torch.exp(self.max[p0:p1] - new_max), torch.exp(v_max - new_max)  # [Pc]
+        shape = (-1,) + (1,) * (c.dim() - 1)
+        self.total[p0:p1] = self.total[p0:p1] * old_scale.view(shape) + c * new_scale.view(shape)
+        self.norm[p0:p1] = self.norm[p0:p1] * old_scale + e.sum(1) * new_scale
+        self.max[p0:p1] = new_max
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(v [P, S], Σ_s softmax_s(v) c_s [P, ...])."""
+        return self.value, self.total / self.norm.view((-1,) + (1,) * (self.total.dim() - 1))
+
+
+class _Workspace:
+    """Scratch tensors reused from block to block (a fresh multi-MB tensor per block costs
+    more than the arithmetic on it: allocation, first touch, a cold cache)."""
+
+    def __init__(self, *, dtype, device):
+        self.dtype, self.device, self.flat = dtype, device, {}
+
+    def get(self, name: str, shape) -> torch.Tensor:
+        """A contiguous tensor of ``shape`` (contents undefined) backed by ``name``'s buffer."""
+        size = math.prod(shape)
+        if name not in self.flat or self.flat[name].numel() < size:
+            self.flat[name] = torch.empty(size, dtype=self.dtype, device=self.device)
+        return self.flat[name][:size].view(shape)
+
+
 class BGe:
     """BGe marginal likelihood log p(D | G) (Geiger & Heckerman 2002; Kuipers et al. 2014).
 
@@ -254,6 +313,7 @@ class LinearGaussian:
         self.obs_noise, self.sigma_edge, self.mean_edge = float(obs_noise), float(sigma_edge), float(mean_edge)
         self.min_edge_init = float(min_edge_init)
         self.device, self.dtype = torch.device(device), dtype
+        self.chunk_elements = 1 << 18  # gradient entries per block in log_joint_softmax_grad (1 MB)
         keep = _keep_mask(x64, interv_mask)  # [n, d]
         C = torch.einsum("rj,ra,rb->jab", keep, x64, x64)  # [d(node), d, d]
         ar = torch.arange(self.d, device=device)
@@ -327,6 +387,36 @@ class LinearGaussian:
             return value, b.sub_((th - self.mean_edge) / self.sigma_edge ** 2).mul_(g)  # [P, S, d, d]
         raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
 
+    def log_joint_softmax_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g",
+                               factor: torch.Tensor | None = None):
+        """``log_joint`` and Σ_s w_s f_s ⊙ ∇ log_joint_s with w = softmax_s(log_joint) per
+        particle and f = ``factor`` (1 when None): the sum both DiBS estimators need (Lorch et
+        al. 2021, eqs. 10-11). ``log_joint_grad`` on blocks of about ``chunk_elements``
+        gradient entries, merged by ``_SoftmaxSum``, so the [P, S, d, d] per-sample
+        gradients are never held at once (at d = 200 they would be 400 MB).
+
+        Args:
+            g: [P, S, d, d]; theta: [P, d·d]; wrt: 'g' or 'theta'; factor: [P, S, d, d] or
+            None (only with wrt='g').
+        Returns:
+            (log_joint [P, S], [P, d, d] for wrt='g' or [P, d·d] for wrt='theta').
+        Raises:
+            ValueError: for another ``wrt``, or a factor with wrt='theta'.
+        """
+        if wrt not in ("g", "theta"):
+            raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
+        if factor is not None and wrt != "g":
+            raise ValueError("a factor is only supported with wrt='g'")
+        P, S, d = theta.shape[0], g.shape[1], self.d
+        acc = _SoftmaxSum(P, S, dtype=theta.dtype, device=theta.device)
+        for p0, p1, s0, s1 in _sample_blocks(P, S, d * d, self.chunk_elements):
+            value, grad = self.log_joint_grad(g[p0:p1, s0:s1], theta[p0:p1], wrt=wrt)  # [Pc, Sb], [Pc, Sb, d, d]
+            if factor is not None:
+                grad.mul_(factor[p0:p1, s0:s1])
+            acc.add(p0, p1, s0, s1, value, lambda e: torch.einsum("ps,psij->pij", e, grad))
+        value, total = acc.result()
+        return value, total if wrt == "g" else total.reshape(P, -1)
+
     def log_density_rows(self, x, interv_mask, g: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Per-row log densities: x [m, d], interv_mask [m, d], g [K, d, d], theta [K, T] -> [K, m]."""
         x = torch.as_tensor(np.asarray(x), dtype=theta.dtype, device=theta.device)  # [m, d]
@@ -359,7 +449,11 @@ class MLPGaussian:
         self.obs_noise, self.sigma_param = float(obs_noise), float(sigma_param)
         self.device, self.dtype = torch.device(device), dtype
         self.keep = _keep_mask(self.x, interv_mask)  # [n, d]
-        self.chunk_elements = 1 << 21  # activations per chunk in log_joint_grad (8 MB in float32)
+        self.chunk_elements = 1 << 19  # activations per block in log_joint_softmax_grad (2 MB: in L2)
+        ones = torch.ones((self.x.shape[0], 1), dtype=dtype, device=device)
+        self._x1 = torch.cat([self.x, ones], 1)  # [n, d + 1]: x with a column for the first bias
+        self._x1_t = self._x1.T.contiguous()  # [d + 1, n]
+        self._x_t, self._keep_t = self.x.T.contiguous(), self.keep.T.contiguous()  # [d, n]
         self._loglik_const = float(-0.5 * (_LOG_2PI + math.log(self.obs_noise)) * self.keep.sum())
 
     def init_theta(self, n_particles: int, generator: torch.Generator) -> torch.Tensor:
@@ -395,64 +489,134 @@ class MLPGaussian:
                       + self._log_normal(b2).sum(-1))  # [P]
         return loglik + prior_w1 + prior_rest[:, None]
 
-    def log_joint_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g"):
-        """``log_joint`` and its gradient per sample by hand-written backpropagation (no autograd).
+    def log_joint_softmax_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g",
+                               factor: torch.Tensor | None = None):
+        """``log_joint`` and the softmax-weighted sum over samples of its gradient, by
+        hand-written backpropagation (no autograd): Σ_s w_s f_s ⊙ ∇ log_joint_s with
+        w = softmax_s(log_joint) per particle and f = ``factor`` (1 when None). This is
+        exactly the sum both DiBS estimators need (Lorch et al. 2021, eqs. 10-11, the
+        self-normalised forms of §4.2), so the per-sample gradients are never stored.
 
-        Works in the row-major layout [n, P, S, d, H] so that the first layer of every
-        (particle, sample, node) is one GEMM x [n, d] @ A [d, P·S·d·H], with
-        A[i, p, s, j, h] = G_ij W1_jih, and its backward pass another, xᵀ @ δhid.
+        Particle by particle: a forward pass over all its samples gives the values and
+        the weights; the backward pass runs only for samples whose weight is at least eps²
+        (of the dtype) times the largest. Early in a run the
+        log-likelihoods of the samples differ by hundreds of nats and a few samples carry
+        all the weight; the dropped ones change the sum by less than its rounding.
+
+        Layout [S, H, d(j), n], observations innermost: the first layer of a block of
+        samples is one GEMM A [S·H·d, d + 1] @ [x, 1]ᵀ [d + 1, n] with A[s, h, j, i] =
+        G_ij W1_jih and the bias as the last column; its backward pass is another,
+        δhid [·, n] @ [x, 1]. The second layer's weights are folded into the small
+        [·, d + 1] results, so the activation-sized passes are the GEMMs, the relu, the
+        output sum and the relu's derivative (``threshold_backward``), on blocks of
+        ``chunk_elements`` activations that stay in cache.
 
         Args:
-            g: [P, S, d, d] graphs (soft or hard); theta: [P, T]; wrt: 'g' or 'theta'.
+            g: [P, S, d, d] graphs (soft or hard); theta: [P, T]; wrt: 'g' or 'theta';
+            factor: [P, S, d, d] or None (only with wrt='g').
         Returns:
-            (log_joint [P, S], gradient [P, S, d, d] with respect to g, or [P, S, T] with
-            respect to theta in the flat layout of ``unpack``).
+            (log_joint [P, S], [P, d, d] for wrt='g' or [P, T] for wrt='theta' in the flat
+            layout of ``unpack``).
+        Raises:
+            ValueError: for another ``wrt``, or a factor with wrt='theta'.
         """
         if wrt not in ("g", "theta"):
             raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
-        # particles are independent: go through them in chunks whose [n, P_c, S, d, H]
-        # activations stay in cache (every pass over them is memory-bound otherwise)
-        P, S = theta.shape[0], g.shape[1]
-        per_particle = self.x.shape[0] * S * self.d * self.hidden
-        step = max(1, self.chunk_elements // per_particle)
-        parts = [self._log_joint_grad_chunk(g[lo:lo + step], theta[lo:lo + step], wrt)
-                 for lo in range(0, P, step)]
-        return torch.cat([v for v, _ in parts]), torch.cat([gr for _, gr in parts])
+        if factor is not None and wrt != "g":
+            raise ValueError("a factor is only supported with wrt='g'")
+        d, H, P, S, n = self.d, self.hidden, theta.shape[0], g.shape[1], self.x.shape[0]
+        par = self._block_params(theta)
+        work = _Workspace(dtype=theta.dtype, device=theta.device)
+        block = max(1, self.chunk_elements // (n * d * H))  # samples per block
+        value = torch.empty((P, S), dtype=theta.dtype, device=theta.device)  # [P, S]
+        out = torch.empty((P, d, d) if wrt == "g" else (P, self.n_theta), dtype=theta.dtype, device=theta.device)
+        negligible = math.log(torch.finfo(theta.dtype).eps ** 2)
+        for p in range(P):
+            g_t = g[p].transpose(-1, -2)  # [S, j, i]
+            hid, resid = work.get("hid", (S, H, d, n)), work.get("resid", (S, d, n))
+            for s0 in range(0, S, block):  # forward: values, relu(hid) and residuals of all samples
+                value[p, s0:s0 + block] = self._forward(par, p, g_t[s0:s0 + block], work,
+                                                        hid[s0:s0 + block], resid[s0:s0 + block])
+            v = value[p] - value[p].max()  # [S]
+            keep = torch.nonzero(v >= negligible).flatten()  # [K] samples that carry weight
+            w = torch.softmax(value[p], 0)  # [S]
+            total = None
+            f_t = None if factor is None else factor[p].transpose(-1, -2)  # [S, j, i]
+            for k0 in range(0, len(keep), block):  # backward: the samples that carry weight
+                sel = slice(k0, k0 + block) if len(keep) == S else keep[k0:k0 + block]
+                part = self._backward(par, p, *(None if t is None else t[sel] for t in (g_t, w, hid, resid, f_t)),
+                                      work=work, wrt=wrt)
+                total = part if total is None else total.add_(part)
+            out[p] = total
+        return value, out
 
-    def _log_joint_grad_chunk(self, g: torch.Tensor, theta: torch.Tensor, wrt: str):
-        """``log_joint_grad`` for one chunk of particles: g [P, S, d, d], theta [P, T]."""
-        d, H, P, S = self.d, self.hidden, theta.shape[0], g.shape[1]
-        n = self.x.shape[0]
-        w1, b1, w2, b2 = self.unpack(theta)  # [P, d(j), d(i), H], [P, d, H], [P, d, H], [P, d]
-        inv_var, inv_var_p = 1.0 / self.obs_noise, 1.0 / self.sigma_param ** 2
-        w1_i = w1.permute(2, 0, 1, 3)[:, :, None]  # [d(i), P, 1, d(j), H]
-        a = torch.empty((d, P, S, d, H), dtype=theta.dtype, device=theta.device)  # contiguous for the GEMM
-        torch.mul(g.permute(2, 0, 1, 3)[..., None], w1_i, out=a)  # [d(i), P, S, d(j), H]
-        hid = (self.x @ a.reshape(d, -1)).reshape(n, P, S, d, H)  # [n, P, S, d, H]
-        hid += b1[:, None]
-        r = hid.clamp_(min=0.0)  # relu in place: [n, P, S, d, H]
-        w2_b = w2[:, None]  # [P, 1, d, H]
-        mu = (r * w2_b).sum(-1) + b2[:, None]  # [n, P, S, d]
-        resid = (self.x[:, None, None] - mu).mul_(self.keep[:, None, None])  # [n, P, S, d]
-        loglik = self._loglik_const - (0.5 * inv_var) * (resid * resid).sum((0, 3))  # [P, S]
-        lp_w1 = self._log_normal(w1).sum(-1)  # [P, d(j), d(i)]
-        prior_w1 = (g * lp_w1.transpose(-1, -2)[:, None]).sum((-2, -1))  # [P, S]
+    def _block_params(self, theta: torch.Tensor) -> dict:
+        """theta in the layouts ``_forward`` and ``_backward`` read, computed once per call."""
+        w1, b1, w2, b2 = self.unpack(theta)  # [P, j, i, H], [P, j, H], [P, j, H], [P, j]
+        w1_h = w1.permute(0, 3, 1, 2)  # [P, H, j, i]
+        w2_h = w2.transpose(1, 2).contiguous()  # [P, H, j]
+        lp_w1 = self._log_normal(w1).sum(-1)  # [P, j, i]
         prior_rest = (self._log_normal(b1).sum((-2, -1)) + self._log_normal(w2).sum((-2, -1))
                       + self._log_normal(b2).sum(-1))  # [P]
-        value = loglik + prior_w1 + prior_rest[:, None]  # [P, S]
-        d_mu = resid.mul_(inv_var)  # [n, P, S, d]  ∂ loglik / ∂mu
-        d_hid = torch.sign(r).mul_(d_mu[..., None]).mul_(w2_b)  # [n, P, S, d, H]  relu' = sign(r) as r >= 0
-        d_a = (self.x.T @ d_hid.reshape(n, -1)).reshape(d, P, S, d, H)  # [d(i), P, S, d(j), H]
+        return dict(w1=w1, b1=b1, w2=w2, b2=b2, w1_h=w1_h, w2_h=w2_h, b1_h=b1.transpose(1, 2),
+                    w12_h=w1_h * w2_h[..., None], lp_w1=lp_w1, prior_rest=prior_rest)
+
+    def _first_layer(self, par: dict, p: int, g_t: torch.Tensor, work: "_Workspace") -> torch.Tensor:
+        """A [Sb, H, d(j), d + 1] for particle p and graphs g_t [Sb, j, i]: G_ij W1_jih, then b1."""
+        d, H = self.d, self.hidden
+        a = work.get("a", (g_t.shape[0], H, d, d + 1))
+        torch.mul(g_t[:, None], par["w1_h"][p, None], out=a[..., :d])
+        a[..., d] = par["b1_h"][p]
+        return a
+
+    def _forward(self, par: dict, p: int, g_t: torch.Tensor, work: "_Workspace", hid: torch.Tensor,
+                 resid: torch.Tensor) -> torch.Tensor:
+        """log_joint [Sb] of particle p for graphs g_t [Sb, j, i]; writes relu(hid) [Sb, H, d, n]
+        and the residuals x − mu [Sb, d, n] (0 where intervened)."""
+        d, H, n = self.d, self.hidden, self.x.shape[0]
+        a = self._first_layer(par, p, g_t, work)
+        torch.mm(a.view(-1, d + 1), self._x1_t, out=hid.view(-1, n)).clamp_(min=0.0)  # relu(hid)
+        w2 = par["w2_h"][p, :, :, None]  # [H, j, 1]
+        torch.mul(hid[:, 0], w2[0], out=resid)  # mu, accumulated in resid's storage
+        for h in range(1, H):
+            resid.addcmul_(hid[:, h], w2[h])
+        resid += par["b2"][p, :, None]
+        torch.sub(self._x_t, resid, out=resid).mul_(self._keep_t)  # [Sb, j, n]
+        return (self._loglik_const - (0.5 / self.obs_noise) * (resid * resid).sum((1, 2))
+                + (g_t * par["lp_w1"][p]).sum((-2, -1)) + par["prior_rest"][p])  # [Sb]
+
+    def _backward(self, par: dict, p: int, g_t: torch.Tensor, w: torch.Tensor, hid: torch.Tensor,
+                  resid: torch.Tensor, f_t: torch.Tensor | None, *, work: "_Workspace", wrt: str) -> torch.Tensor:
+        """Σ_s w_s f_s ⊙ ∇ log_joint_s over K samples of particle p (g_t, f_t [K, j, i], w [K],
+        relu(hid) [K, H, j, n], resid [K, j, n], overwritten): [d, d] (wrt g) or [T] (wrt theta)."""
+        d, H, n = self.d, self.hidden, self.x.shape[0]
+        inv_var, inv_var_p = 1.0 / self.obs_noise, 1.0 / self.sigma_param ** 2
+        d_mu = resid.mul_((w * inv_var)[:, None, None])  # [K, j, n]  w_s ∂ loglik/∂mu
+        d_hid = work.get("d_hid", hid.shape)  # ∂/∂hid without the factor w2: 1[hid > 0] w_s ∂ loglik/∂mu
+        torch.ops.aten.threshold_backward.grad_input(d_mu[:, None].expand_as(hid), hid, 0.0, grad_input=d_hid)
+        m = work.get("m", (len(w), H, d, d + 1))  # [s, h, j, i]: Σ_n [x, 1]_i δ / w2
+        torch.mm(d_hid.view(-1, n), self._x1, out=m.view(-1, d + 1))
+        lp_w1, w2_h = par["lp_w1"][p], par["w2_h"][p]  # [j, i], [H, j]
         if wrt == "g":
-            d_g = (d_a * w1_i).sum(-1).permute(1, 2, 0, 3)  # [P, S, d(i), d(j)]
-            return value, d_g + lp_w1.transpose(-1, -2)[:, None]
-        g_i = g.permute(2, 0, 1, 3)[..., None]  # [d(i), P, S, d(j), 1]
-        d_w1 = (g_i * (d_a - w1_i * inv_var_p)).permute(1, 2, 3, 0, 4)  # [P, S, d(j), d(i), H]
-        d_b1 = d_hid.sum(0) - (b1 * inv_var_p)[:, None]  # [P, S, d, H]
-        d_w2 = (d_mu[..., None] * r).sum(0) - (w2 * inv_var_p)[:, None]  # [P, S, d, H]
-        d_b2 = d_mu.sum(0) - (b2 * inv_var_p)[:, None]  # [P, S, d]
-        return value, torch.cat([d_w1.reshape(P, S, -1), d_b1.reshape(P, S, -1),
-                                 d_w2.reshape(P, S, -1), d_b2], dim=-1)  # [P, S, T]
+            w12 = par["w12_h"][p]  # [H, j, i]
+            dg = m[:, 0, :, :d] * w12[0]  # [K, j, i]
+            for h in range(1, H):
+                dg.addcmul_(m[:, h, :, :d], w12[h])
+            w_g = w[:, None, None]  # [K, 1, 1]
+            if f_t is not None:
+                dg.mul_(f_t)
+                w_g = w_g * f_t
+            return (dg.sum(0) + lp_w1 * w_g.sum(0)).T  # [i, j]
+        w_sum = w.sum()
+        w1, b1, w2, b2 = (par[k][p] for k in ("w1", "b1", "w2", "b2"))
+        a = self._first_layer(par, p, g_t, work)  # [K, H, j, i+1]
+        d_w1 = ((g_t[:, None] * m[..., :d]).sum(0) * w2_h[..., None]).permute(1, 2, 0)  # [j, i, H]
+        d_w1 -= w1 * (inv_var_p * torch.einsum("s,sji->ji", w, g_t))[..., None]
+        d_b1 = (w2_h * m[..., d].sum(0)).T - b1 * (inv_var_p * w_sum)
+        # Σ_n δmu relu(hid) = Σ_i A ⊙ m, as relu(h) = 1[h > 0] h and h = [x, 1] A
+        d_w2 = (a * m).sum((0, 3)).T - w2 * (inv_var_p * w_sum)
+        d_b2 = d_mu.sum((0, 2)) - b2 * (inv_var_p * w_sum)
+        return torch.cat([d_w1.reshape(-1), d_b1.reshape(-1), d_w2.reshape(-1), d_b2])
 
     def log_density_rows(self, x, interv_mask, g: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Per-row log densities: x [m, d], interv_mask [m, d], g [K, d, d], theta [K, T] -> [K, m]."""

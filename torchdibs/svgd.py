@@ -116,35 +116,36 @@ def clip_per_particle(g: torch.Tensor, max_norm: float) -> torch.Tensor:
 class _JointLogF:
     """log f(G) = log p(Θ, D | G) for fixed Θ as a ``LogDensity`` (g [P, S, d, d] -> [P, S]).
 
-    When the model has ``log_joint_grad`` (``LinearGaussian``, ``MLPGaussian``), it also offers
-    ``value_and_grad(g) -> (log f [P, S], ∂ log f/∂g [P, S, d, d])`` in closed form, which
-    the 'gumbel' estimator uses instead of autograd (same estimate up to rounding).
+    When the model has ``log_joint_softmax_grad`` (``LinearGaussian``, ``MLPGaussian``), it
+    also offers ``softmax_grad(g, factor) -> (log f [P, S], Σ_s softmax_s(log f) factor_s ⊙
+    ∂ log f_s/∂g_s [P, d, d])`` in closed form, which the 'gumbel' estimator uses instead of
+    autograd (same estimate up to rounding).
     """
 
     def __init__(self, model, theta: torch.Tensor):
         self.model, self.theta = model, theta
-        if not hasattr(model, "log_joint_grad"):
-            self.value_and_grad = None
+        if not hasattr(model, "log_joint_softmax_grad"):
+            self.softmax_grad = None
 
     def __call__(self, g: torch.Tensor, *, hard: bool) -> torch.Tensor:
         return self.model.log_joint(g, self.theta)
 
-    def value_and_grad(self, g: torch.Tensor):
-        return self.model.log_joint_grad(g, self.theta, wrt="g")
+    def softmax_grad(self, g: torch.Tensor, factor: torch.Tensor | None = None):
+        return self.model.log_joint_softmax_grad(g, self.theta, wrt="g", factor=factor)
 
 
 def grad_theta_closed_form(z: torch.Tensor, theta: torch.Tensor, model, *, alpha: float, n_samples: int,
                            generator: torch.Generator) -> torch.Tensor:
-    """``estimators.grad_theta`` for a model with ``log_joint_grad``: Σ_m w_m ∇_Θ log p(Θ, D | G_m)
-    with w = softmax(log p(Θ, D | G_m)) over hard samples G_m (the same draws), no autograd.
+    """``estimators.grad_theta`` for a model with ``log_joint_softmax_grad``: Σ_m w_m ∇_Θ
+    log p(Θ, D | G_m) with w = softmax(log p(Θ, D | G_m)) over hard samples G_m (the same
+    draws), no autograd.
 
     Args:
         z: [P, d, k, 2]; theta: [P, T]. Returns: [P, T].
     """
     g = sample_graphs(edge_probs(z, alpha), n_samples, generator)  # [P, S, d, d]
-    lf, gth = model.log_joint_grad(g, theta.detach(), wrt="theta")  # [P, S], [P, S, ...] per sample
-    w = torch.softmax(lf, dim=1).to(gth.dtype)  # [P, S]
-    return torch.einsum("ps,pst->pt", w, gth.reshape(*w.shape, -1)).reshape(theta.shape)
+    _, grad = model.log_joint_softmax_grad(g, theta.detach(), wrt="theta")  # [P, T]
+    return grad.reshape(theta.shape)
 
 
 # -- the DiBS engine -------------------------------------------------------------------------
@@ -266,7 +267,7 @@ class DiBS:
         alpha, beta = self.alpha(t), self.beta(t)
         gtheta = None
         if self.joint:
-            if hasattr(self.model, "log_joint_grad"):  # closed form, same draws as grad_theta
+            if hasattr(self.model, "log_joint_softmax_grad"):  # closed form, same draws as grad_theta
                 gtheta = grad_theta_closed_form(z, theta, self.model, alpha=alpha,
                                                 n_samples=self.n_grad_samples, generator=generator)
             else:
