@@ -322,7 +322,7 @@ class LinearGaussian:
         self.C_diag = C[ar, ar, ar].to(dtype)  # [d]  C_j[j, j]
         self.n_obs = keep.sum(0).to(dtype)  # [d]
         # without interventions every C_j is the same XᵀX: one [d, d] matrix does for all nodes
-        self._C_shared = self.C[0].T.contiguous() if bool((C == C[0]).all()) else None  # [d(b), d(a)]
+        self._C_shared = self.C[0].contiguous() if bool((C == C[0]).all()) else None  # [d(a), d(b)]
         self._const = float((-0.5 * self.n_obs * (_LOG_2PI + math.log(self.obs_noise))).sum()
                             - (self.C_diag.double() / (2 * self.obs_noise)).sum())
 
@@ -353,10 +353,8 @@ class LinearGaussian:
 
     def _cw(self, w: torch.Tensor) -> torch.Tensor:
         """(C_j w_j)_a for w [P, S, d, d] -> [P, S, d(a), d(j)]."""
-        if self._C_shared is not None:  # one GEMM [P·S·d(j), d(b)] @ [d(b), d(a)]
-            d = self.d
-            wt = w.transpose(-1, -2).reshape(-1, d)  # [P·S·d(j), d(b)]
-            return (wt @ self._C_shared).reshape(*w.shape[:-2], d, d).transpose(-1, -2)
+        if self._C_shared is not None:  # batched GEMMs C [d(a), d(b)] @ w [d(b), d(j)], no copies
+            return torch.matmul(self._C_shared, w)
         return torch.einsum("jab,psbj->psaj", self.C, w)
 
     def log_joint_grad(self, g: torch.Tensor, theta: torch.Tensor, *, wrt: str = "g"):
