@@ -131,12 +131,14 @@ def main(argv=None):
         row = dict(best["ours"])
         if a.baseline:
             row["baseline_ms_per_step"] = best["baseline"].get("ms_per_step")
+            row["baseline_peak_rss_mib"] = best["baseline"].get("peak_rss_mib")
             if row.get("ms_per_step") and row["baseline_ms_per_step"]:
                 row["ratio"] = row["ms_per_step"] / row["baseline_ms_per_step"]
             row["reps"] = a.reps
         rows.append(row)
     cols = ["model", "d", "particles", "steps", "threads", "device", "ms_per_step", "peak_rss_mib",
-            "extra_rss_mib", "cuda_peak_mib", "baseline_ms_per_step", "ratio", "reps", "error"]
+            "extra_rss_mib", "cuda_peak_mib", "baseline_ms_per_step", "baseline_peak_rss_mib", "ratio", "reps",
+            "error"]
     C.report(rows, cols, a)
 
 

@@ -2,7 +2,7 @@
 
 The same JointDiBS run (d nodes, n = 100 rows of linear Gaussian data, the paper's MLP
 settings: one hidden layer of 5 units, α slope 0.02, h_θ = 1000) is stepped with
-``MLPGaussian.log_joint_grad`` (closed form) and with the model hidden behind a wrapper
+``MLPGaussian.log_joint_softmax_grad`` (closed form) and with the model hidden behind a wrapper
 that offers only ``log_joint``, so that DiBS falls back to autograd. The two alternate
 ``--reps`` times in one process, each timing ``--steps`` SVGD steps after two untimed
 ones, for each number of Monte Carlo samples in ``--samples``.
@@ -28,7 +28,7 @@ class AutogradOnly:
         self._model = model
 
     def __getattr__(self, name):
-        if name == "log_joint_grad":
+        if name == "log_joint_softmax_grad":
             raise AttributeError(name)
         return getattr(self._model, name)
 

@@ -6,7 +6,10 @@ Every model holds its training data and is evaluated on batches of graphs:
   log p(D | G), differentiable in soft graphs;
 * joint (``is_joint = True``): parameters are a flat tensor theta [P, T] per particle
   and ``log_joint(g [P, S, d, d], theta [P, T]) -> [P, S]`` is
-  log p(Θ | G) + log p(D | G, Θ), differentiable in both soft graphs and theta.
+  log p(Θ | G) + log p(D | G, Θ), differentiable in both soft graphs and theta. A joint
+  model may also offer ``log_joint_softmax_grad(g, theta, wrt=, factor=)``, the
+  softmax-weighted gradient sum of the DiBS estimators in closed form; without it DiBS
+  uses autograd through ``log_joint``.
 
 Interventional rows: ``interv_mask`` [n, d] bool; where ``interv_mask[r, j]`` is True,
 node j's term of row r is left out (the intervened node's own conditional).
