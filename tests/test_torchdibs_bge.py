@@ -159,16 +159,20 @@ def test_interventional_rows_drop_the_intervened_nodes_own_term():
     assert abs(interv[1].item() - full[1].item()) > 1.0
 
 
-@pytest.mark.parametrize("d", [57, 75, 120])
-def test_deduplicated_bge_above_56_nodes_equals_the_masked_path(d):
-    """Above 56 nodes a parent set no longer fits one int64 code; the hard path packs it into
-    several words. It must score every graph as the masked (differentiable) path does,
-    sparse and dense, with repeated graphs."""
+@pytest.mark.parametrize("interv", [False, True])
+@pytest.mark.parametrize("d", [12, 57, 75, 120])
+def test_deduplicated_bge_equals_the_masked_path(d, interv):
+    """The hard path (distinct families, compact Choleskys of submatrices gathered from R)
+    must score every graph as the masked (differentiable) path does, sparse and dense, with
+    repeated graphs; above 56 nodes a parent set is packed into several words; with
+    interventions every node has its own R."""
     from torchdibs.likelihoods import _pack_bits, _unpack_bits
 
     rng = np.random.default_rng(d)
     x = rng.normal(size=(30, d))
-    bge = td.BGe(x=x)
+    mask = rng.random((30, d)) < 0.2 if interv else None
+    bge = td.BGe(x=x, interv_mask=mask)
+    assert (bge._R_shared is None) == interv
     graphs = []
     for p_edge in (0.02, 0.3):
         for _ in range(2):

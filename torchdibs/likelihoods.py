@@ -49,9 +49,9 @@ def _pack_bits(b: torch.Tensor) -> torch.Tensor:
 
 
 def _unpack_bits(words: torch.Tensor, d: int) -> torch.Tensor:
-    """Inverse of ``_pack_bits``: [M, W] int64 -> [M, d] bool."""
-    pow2 = 2 ** torch.arange(_WORD, device=words.device, dtype=torch.int64)  # [56]
-    return torch.cat([(words[:, w, None] // pow2) % 2 != 0 for w in range(words.shape[1])], 1)[:, :d]
+    """Inverse of ``_pack_bits``: [M, W] int64 -> [M, d] bool (shifts, not divisions)."""
+    shifts = torch.arange(_WORD, device=words.device, dtype=torch.int64)  # [56]
+    return torch.cat([((words[:, w, None] >> shifts) & 1) != 0 for w in range(words.shape[1])], 1)[:, :d]
 
 
 def _unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,6 +175,8 @@ class BGe:
         self.R = (self.small_t * torch.eye(d, dtype=torch.float64, device=device) + s_n
                   + shrink[:, None, None] * diff[:, :, None] * diff[:, None, :])  # [d, d, d]
         self.n_obs = n_obs  # [d]
+        # without interventions every node's R is the same: one [d, d] matrix to gather from
+        self._R_shared = self.R[0].contiguous() if bool((self.R == self.R[0]).all()) else None
         self.const = (0.5 * (math.log(self.alpha_mu) - torch.log(n_obs + self.alpha_mu))
                       - 0.5 * n_obs * math.log(math.pi))  # [d]
         self._pow2 = 2 ** torch.arange(d, device=device, dtype=torch.int64) if d <= 56 else None
@@ -220,13 +222,14 @@ class BGe:
 
     @torch.no_grad()
     def family_scores_hard(self, nodes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        """Like ``family_scores`` for 0/1 masks [U, d], without gradients: families are
-        grouped by parent count l and scored with compact Choleskys of R restricted to the
-        parents followed by the child, [l + 1, l + 1] (Σ l³ work instead of U·d³): the
-        first l pivots give log|R_pa|, the last one squared is the Schur complement
-        R_jj − R_j,pa R_pa⁻¹ R_pa,j."""
+        """Like ``family_scores`` for 0/1 masks [U, d] (float or bool), without gradients:
+        families are grouped by parent count l and scored with compact Choleskys of R
+        restricted to the parents followed by the child, [l + 1, l + 1] (Σ l³ work instead
+        of U·d³): the first l pivots give log|R_pa|, the last one squared is the Schur
+        complement R_jj − R_j,pa R_pa⁻¹ R_pa,j."""
         out = torch.empty(len(nodes), dtype=torch.float64, device=masks.device)
-        n_par = masks.sum(-1).round().long()  # [U]
+        present = masks if masks.dtype == torch.bool else masks > 0.5  # [U, d]
+        n_par = present.sum(-1)  # [U]
         for l in torch.unique(n_par).tolist():
             sel = torch.nonzero(n_par == l).squeeze(1)  # [U_l]
             j = nodes[sel]  # [U_l]
@@ -234,11 +237,11 @@ class BGe:
                 diag = self.R[j, j, j]  # [U_l]
                 out[sel] = self._assemble(j, n_par[sel].double(), torch.zeros_like(diag), diag)
                 continue
-            idx = torch.nonzero(masks[sel] > 0.5)[:, 1].reshape(len(sel), l)  # [U_l, l] parent ids
+            idx = torch.nonzero(present[sel])[:, 1].reshape(len(sel), l)  # [U_l, l] parent ids
             fam = torch.cat([idx, j[:, None]], 1)  # [U_l, l + 1] parents, then the child
             for lo in range(0, len(sel), self.max_chunk):
                 c_fam, c_j = fam[lo:lo + self.max_chunk], j[lo:lo + self.max_chunk]  # [u, l + 1], [u]
-                sub = self.R[c_j[:, None, None], c_fam[:, :, None], c_fam[:, None, :]]  # [u, l + 1, l + 1]
+                sub = self._submatrices(c_j, c_fam)  # [u, l + 1, l + 1]
                 chol, _ = torch.linalg.cholesky_ex(sub)  # [u, l + 1, l + 1]
                 piv = chol.diagonal(dim1=-2, dim2=-1)  # [u, l + 1]
                 logdet_pa = 2.0 * torch.log(piv[:, :l]).sum(-1)  # [u]
@@ -246,6 +249,23 @@ class BGe:
                 out[sel[lo:lo + self.max_chunk]] = self._assemble(c_j, torch.full_like(schur, float(l)),
                                                                   logdet_pa, schur)
         return out
+
+    def _submatrices(self, nodes: torch.Tensor, fam: torch.Tensor) -> torch.Tensor:
+        """R of each child restricted to its family: nodes [u], fam [u, m] -> [u, m, m].
+
+        A gather through flat indices; on the CPU numpy's ``take`` does it (3-4 × faster
+        than torch's advanced indexing or ``torch.take`` on 51 × 51 blocks at d = 100), and
+        from the one shared [d, d] matrix when no node was intervened on (it stays in cache).
+        """
+        d = self.d
+        if self._R_shared is not None:
+            src, rows = self._R_shared, fam * d  # [d, d], [u, m]
+        else:
+            src, rows = self.R, (nodes[:, None] * d + fam) * d  # [d, d, d], [u, m]
+        if src.device.type == "cpu":  # numpy's broadcast add and take: 2 × torch's speed here
+            rows, fam = rows.numpy(), fam.numpy()
+            return torch.from_numpy(np.take(src.numpy().reshape(-1), rows[:, :, None] + fam[:, None, :]))
+        return torch.take(src, rows[:, :, None] + fam[:, None, :])  # [u, m, m] offsets into src
 
     # -- graph scores --------------------------------------------------------------------
     def node_scores(self, g: torch.Tensor) -> torch.Tensor:
@@ -284,14 +304,14 @@ class BGe:
             keys = codes * d + torch.arange(d, device=g.device)  # [B, d]
             uniq, inverse = torch.unique(keys.reshape(-1), return_inverse=True)  # [U], [B*d]
             nodes = uniq % d  # [U]
-            masks = ((uniq // d)[:, None] // self._pow2 % 2).to(torch.float64)  # [U, d]
+            masks = (((uniq // d)[:, None] >> torch.arange(d, device=g.device)) & 1) != 0  # [U, d] bool
         else:  # d > 56: the parent set as several 56-bit words, and the node, one row per family
             words = _pack_bits(gb.transpose(-1, -2).reshape(-1, d))  # [B*d, W]
             nodes_all = torch.arange(d, device=g.device).repeat(gb.shape[0])  # [B*d]
             rows = torch.cat([nodes_all[:, None], words], 1)  # [B*d, 1 + W]
             uniq, inverse = _unique_rows(rows)  # [U, 1 + W], [B*d]
             nodes = uniq[:, 0]  # [U]
-            masks = _unpack_bits(uniq[:, 1:], d).to(torch.float64)  # [U, d]
+            masks = _unpack_bits(uniq[:, 1:], d)  # [U, d] bool
         scores = self.family_scores_hard(nodes, masks)  # [U]
         return scores[inverse].reshape(*lead, d)
 
