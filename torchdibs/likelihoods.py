@@ -83,6 +83,14 @@ def _sample_blocks(n_particles: int, n_samples: int, per_sample: int, chunk: int
     return [(p, p + 1, s, min(n_samples, s + step)) for p in range(n_particles) for s in range(0, n_samples, step)]
 
 
+def _check_softmax_grad_args(wrt: str, factor) -> None:
+    """The arguments of the joint models' ``log_joint_softmax_grad``: ValueError if wrong."""
+    if wrt not in ("g", "theta"):
+        raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
+    if factor is not None and wrt != "g":
+        raise ValueError("a factor is only supported with wrt='g'")
+
+
 class _SoftmaxSum:
     """Σ_s softmax_s(v) c_s per particle, accumulated over blocks of samples without ever
     holding all c_s: each block's terms are weighted by exp(v − block max) and blocks are
@@ -424,10 +432,7 @@ class LinearGaussian:
         Raises:
             ValueError: for another ``wrt``, or a factor with wrt='theta'.
         """
-        if wrt not in ("g", "theta"):
-            raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
-        if factor is not None and wrt != "g":
-            raise ValueError("a factor is only supported with wrt='g'")
+        _check_softmax_grad_args(wrt, factor)
         P, S, d = theta.shape[0], g.shape[1], self.d
         acc = _SoftmaxSum(P, S, dtype=theta.dtype, device=theta.device)
         for p0, p1, s0, s1 in _sample_blocks(P, S, d * d, self.chunk_elements):
@@ -542,10 +547,7 @@ class MLPGaussian:
         Raises:
             ValueError: for another ``wrt``, or a factor with wrt='theta'.
         """
-        if wrt not in ("g", "theta"):
-            raise ValueError(f"wrt must be 'g' or 'theta', got {wrt!r}")
-        if factor is not None and wrt != "g":
-            raise ValueError("a factor is only supported with wrt='g'")
+        _check_softmax_grad_args(wrt, factor)
         d, H, P, S, n = self.d, self.hidden, theta.shape[0], g.shape[1], self.x.shape[0]
         par = self._block_params(theta)
         work = _Workspace(dtype=theta.dtype, device=theta.device)
