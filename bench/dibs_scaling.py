@@ -3,7 +3,8 @@
 Each configuration runs in its own process (so the peak RSS is its own): linear Gaussian
 data with n = 100 rows, ``--particles`` particles (and d = 100 with 30 particles), the
 library-default settings of bench/dibs_vs_reference.py (128 / 32 MC samples, k = d),
-``--steps`` timed SVGD steps from t = 0 after one untimed step. The first steps have the
+``--steps`` timed SVGD steps from t = 2, after two untimed ones (t = 0 skips the likelihood
+gradient, t = 1 warms up). The first steps have the
 densest graphs (α small), the worst case for BGe, whose cost falls as particles sharpen.
 Peak memory: the process's peak RSS minus its RSS after imports and data (CPU), or
 torch.cuda.max_memory_allocated (CUDA).
@@ -104,6 +105,8 @@ def main(argv=None):
     ap.add_argument("--one", nargs=6, metavar=("MODEL", "D", "P", "STEPS", "THREADS", "DEVICE"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.reps < 1 or a.steps < 1:
+        ap.error("--reps and --steps must be at least 1")
     if a.one:
         m, d, p, s, t, dev = a.one
         print("RESULT " + json.dumps(one(m, int(d), int(p), int(s), int(t), dev)))
@@ -132,13 +135,16 @@ def main(argv=None):
         if a.baseline:
             row["baseline_ms_per_step"] = best["baseline"].get("ms_per_step")
             row["baseline_peak_rss_mib"] = best["baseline"].get("peak_rss_mib")
+            row["baseline_extra_rss_mib"] = best["baseline"].get("extra_rss_mib")
+            if "error" in best["baseline"]:
+                row["baseline_error"] = best["baseline"]["error"]
             if row.get("ms_per_step") and row["baseline_ms_per_step"]:
                 row["ratio"] = row["ms_per_step"] / row["baseline_ms_per_step"]
             row["reps"] = a.reps
         rows.append(row)
     cols = ["model", "d", "particles", "steps", "threads", "device", "ms_per_step", "peak_rss_mib",
-            "extra_rss_mib", "cuda_peak_mib", "baseline_ms_per_step", "baseline_peak_rss_mib", "ratio", "reps",
-            "error"]
+            "extra_rss_mib", "cuda_peak_mib", "baseline_ms_per_step", "baseline_peak_rss_mib",
+            "baseline_extra_rss_mib", "ratio", "reps", "error", "baseline_error"]
     C.report(rows, cols, a)
 
 

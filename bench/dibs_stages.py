@@ -2,10 +2,11 @@
 stage functions with timers (one thread; stages nest, so they do not add up to the step).
 
 Stages: the likelihood-gradient calls (``log_joint_softmax_grad`` per ``wrt`` for joint
-models; ``node_scores_hard``, ``family_scores_hard``, the family gather and
-``torch.linalg.cholesky_ex`` for BGe), the hard samples of the Θ gradient
-(``sample_graphs``), the uniforms and soft graphs of the Gumbel estimator, and the prior
-(``grad_log_prior_z``: acyclicity and graph prior). Linear Gaussian data with n = 100,
+models; ``node_scores_hard``, ``family_scores_hard``, the family gather ``_submatrices``
+and ``torch.linalg.cholesky_ex`` for BGe), for joint models the hard samples of the Θ
+gradient (``sample_graphs``) and the uniforms and soft graphs of the Gumbel estimator, and
+the prior (``grad_log_prior_z``: acyclicity and graph prior). Stages that the checkout
+does not have (an older commit) are listed as not timed. Linear Gaussian data with n = 100,
 the settings of bench/dibs_scaling.py, ``--steps`` timed steps after two untimed ones.
 ``--root DIR`` imports torchdibs from another checkout (``git worktree add DIR REV``), to
 compare stage by stage with an earlier commit.
@@ -31,6 +32,8 @@ def main(argv=None):
     ap.add_argument("--root", help="import torchdibs from this checkout instead")
     a = ap.parse_args(argv)
     root = Path(a.root).resolve() if a.root else Path(__file__).resolve().parents[1]
+    if not (root / "torchdibs" / "__init__.py").is_file():
+        ap.error(f"--root {a.root}: no torchdibs package there")
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import _common as C  # (puts this checkout first on sys.path)
     sys.path.insert(0, str(root))
@@ -44,9 +47,11 @@ def main(argv=None):
     from dibs_vs_reference import SETTINGS
 
     seconds = collections.defaultdict(float)
+    missing = []  # stage functions this checkout does not have (an older commit)
 
     def timed(owner, name, label):
         if not hasattr(owner, name):
+            missing.append(f"{getattr(owner, '__name__', owner)}.{name}")
             return
         inner = getattr(owner, name)
 
@@ -90,6 +95,8 @@ def main(argv=None):
           f"{1e3 * step:.0f} ms per step")
     for label, sec in sorted(seconds.items(), key=lambda kv: -kv[1]):
         print(f"  {label:32s} {1e3 * sec / a.steps:9.1f} ms")
+    if missing:
+        print("  not timed (not in this checkout): " + ", ".join(missing))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Joint DiBS over a whole fit: time per step every 100 steps, and for the MLP how many
-samples per particle its backward pass kept (``MLPGaussian.log_joint_softmax_grad`` skips
-samples whose softmax weight is below eps² of the largest, so its cost depends on t).
+"""Joint DiBS over a whole fit: every ``--every`` steps (100), the time per step and, for
+the MLP, how many samples per particle its backward pass kept
+(``MLPGaussian.log_joint_softmax_grad`` skips samples whose softmax weight is below eps² of
+the largest, so its cost depends on t).
 
 Linear Gaussian data (n = 100, ER-2), the paper's MLP settings (α slope 0.02, h = 5,
 h_θ = 1000), ``--particles`` particles, 128 / 32 Monte Carlo samples, one thread.
 
-    python bench/joint_fit_steps.py --model mlp --d 20 --steps 3000   # about 18 min here
+    python bench/joint_fit_steps.py --model mlp --d 20 --steps 3000   # 21 min on the slow VM of bench/RESULTS.md
+    python bench/joint_fit_steps.py --d 5 --steps 20 --every 10 --json rows.json
 """
 from __future__ import annotations
 
