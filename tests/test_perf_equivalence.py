@@ -135,6 +135,10 @@ def test_log_joint_softmax_grad_matches_autograd(model, interv, chunk, spread):
     _close(got_th, want_th, 1e-11)
     with pytest.raises(ValueError, match="wrt"):
         m.log_joint_softmax_grad(g, th, wrt="x")
+    bad = th.clone()
+    bad[0] = float("nan")  # a diverged particle: NaN in its gradient, the others untouched
+    _, got_nan = m.log_joint_softmax_grad(g, bad, wrt="theta")
+    assert torch.isnan(got_nan[0]).all() and torch.equal(got_nan[1:], got_th[1:])
     with pytest.raises(ValueError, match="factor"):
         m.log_joint_softmax_grad(g, th, wrt="theta", factor=factor)
 

@@ -571,7 +571,7 @@ class MLPGaussian:
                 part = self._backward(par, p, *(None if t is None else t[sel] for t in (g_t, w, hid, resid, f_t)),
                                       work=work, wrt=wrt)
                 total = part if total is None else total.add_(part)
-            out[p] = total
+            out[p] = total if total is not None else float("nan")  # no finite value: as autograd would
         return value, out
 
     def _block_params(self, theta: torch.Tensor) -> dict:
